@@ -1,0 +1,59 @@
+"""anyfast-widget: a notebook studio and research engine for the Anyfast image API.
+
+The public surface is gathered here; modules whose names start with ``_`` are
+private. ``Client``/``AsyncClient`` call the API, ``Mask`` says where an edit may
+change the image, ``RunStore`` holds every result on disk, and
+``anyfast_widget.simulator`` is a local stand-in server for tests and demos.
+"""
+
+from ._client import DEFAULT_BASE_URL, AsyncClient, Client, RetryPolicy, __version__
+from ._errors import (
+    AnyfastError,
+    APIConnectionError,
+    APIError,
+    APIStatusError,
+    APITimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    DownloadError,
+    MalformedResponseError,
+    ModerationBlockedError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    ValidationError,
+)
+from ._mask import Mask
+from ._result import ImageResult
+from ._rules import MODEL, Violation, nearest_sizes
+from ._store import RunStore
+
+__all__ = [
+    "__version__",
+    "MODEL",
+    "DEFAULT_BASE_URL",
+    "Client",
+    "AsyncClient",
+    "RetryPolicy",
+    "ImageResult",
+    "Mask",
+    "RunStore",
+    "Violation",
+    "nearest_sizes",
+    "AnyfastError",
+    "ValidationError",
+    "ConfigurationError",
+    "APIError",
+    "BadRequestError",
+    "ModerationBlockedError",
+    "AuthenticationError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+    "APIStatusError",
+    "APITimeoutError",
+    "APIConnectionError",
+    "MalformedResponseError",
+    "DownloadError",
+]

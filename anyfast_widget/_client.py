@@ -1,0 +1,558 @@
+"""``Client`` and ``AsyncClient``: two thin faces over one core.
+
+``_BaseClient`` holds configuration, builds requests, reads responses and saves
+results; the two subclasses only do the I/O (sending, downloading, sleeping
+between retries), method for method the same.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import logging
+import os
+import random
+import time
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import httpx
+
+from ._errors import (
+    AnyfastError,
+    APIConnectionError,
+    APITimeoutError,
+    ConfigurationError,
+    DownloadError,
+    MalformedResponseError,
+    RateLimitError,
+    ServerError,
+)
+from ._images import ImageInput
+from ._mask import MaskInput
+from ._request import (
+    ParsedResponse,
+    PreparedRequest,
+    Size,
+    check_image_bytes,
+    decode_b64,
+    error_for_status,
+    parse_retry_after,
+    parse_success,
+    prepare_edit,
+    prepare_generation,
+)
+from ._result import ImageResult
+from ._store import RunStore
+
+__version__ = "0.1.0"
+logger = logging.getLogger("anyfast_widget")
+
+DEFAULT_BASE_URL = "https://www.anyfast.ai"
+DEFAULT_RUN_DIR = "./anyfast-runs"
+# A high-quality 4K image can take minutes; connecting should not.
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=120.0, pool=600.0)
+DEFAULT_MAX_RESPONSE_BYTES = 128 * 1024 * 1024  # a 3840x2160 PNG in base64 is well under this
+DEFAULT_MAX_DOWNLOAD_BYTES = 96 * 1024 * 1024
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """When and how long to wait before trying again.
+
+    Retried: 429 (after its ``Retry-After`` when given), 5xx, timeouts and dropped
+    connections, with exponential backoff and jitter. Never retried: 400, 401, 403
+    and moderation blocks, which would only be refused (and perhaps charged) again.
+    A ``Retry-After`` longer than ``max_retry_after`` is not waited out: the error
+    is raised with its ``retry_after`` so the caller can decide.
+    """
+
+    max_retries: int = 3
+    initial_backoff: float = 0.5
+    max_backoff: float = 30.0
+    max_retry_after: float = 120.0
+
+    def is_retryable(self, error: AnyfastError) -> bool:
+        if isinstance(error, (RateLimitError, ServerError, APITimeoutError, APIConnectionError)):
+            return True
+        if isinstance(error, DownloadError):  # only transient download failures
+            return error.status is None or error.status == 429 or error.status >= 500
+        return False
+
+    def delay(self, error: AnyfastError, attempt: int) -> float | None:
+        """Seconds to wait before retry number ``attempt + 1``, or None to give up."""
+        if attempt >= self.max_retries or not self.is_retryable(error):
+            return None
+        if error.retry_after is not None:
+            return error.retry_after if error.retry_after <= self.max_retry_after else None
+        backoff = min(self.max_backoff, self.initial_backoff * 2**attempt)
+        return random.uniform(backoff / 2, backoff)  # jitter spreads out clients that failed together
+
+
+class _Secret:
+    """Holds the API key so that no repr, str, log line or pickle can show it."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        return self._value
+
+    def __repr__(self) -> str:
+        return "<secret>"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> Any:
+        raise TypeError("the API key is not picklable")
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _check_base_url(url: str) -> str:
+    parts = urlsplit(url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigurationError(
+            f"The base URL {url!r} is not an http(s) URL.", hint="Use e.g. https://www.anyfast.ai (ANYFAST_BASE_URL)."
+        )
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise ConfigurationError(
+            f"Refusing to send the API key over plain http to {parts.hostname}.",
+            hint="Use https, or http only to a server on this machine (127.0.0.1, localhost).",
+        )
+    path = parts.path.rstrip("/")
+    if path.endswith("/v1"):  # people paste OpenAI-style base URLs; the paths carry /v1 themselves
+        path = path[: -len("/v1")]
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def _as_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
+    if timeout is None:
+        return DEFAULT_TIMEOUT
+    if isinstance(timeout, httpx.Timeout):
+        return timeout
+    return httpx.Timeout(timeout, connect=min(float(timeout), 10.0))
+
+
+def _transport_error(exc: httpx.TransportError, what: str) -> AnyfastError:
+    if isinstance(exc, httpx.TimeoutException):
+        return APITimeoutError(f"No complete answer from {what} in time ({type(exc).__name__}).")
+    return APIConnectionError(f"The connection to {what} failed or dropped ({type(exc).__name__}: {exc}).")
+
+
+class _ByteBudget:
+    """Counts a body's bytes as they arrive and stops a server that sends too many."""
+
+    def __init__(self, limit: int, too_big: Callable[[int], AnyfastError]) -> None:
+        self.limit, self.too_big, self.chunks, self.total = limit, too_big, [], 0
+
+    def start(self, headers: httpx.Headers) -> None:
+        declared = headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.limit:
+            raise self.too_big(int(declared))
+
+    def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        if self.total > self.limit:
+            raise self.too_big(self.total)
+        self.chunks.append(chunk)
+
+    def body(self) -> bytes:
+        return b"".join(self.chunks)
+
+
+class _BaseClient:
+    """Configuration, request building, response reading and saving: no I/O of its own."""
+
+    def __init__(
+        self,
+        api_key: str | None = None,
+        *,
+        base_url: str | None = None,
+        run_dir: str | os.PathLike[str] | RunStore | None = None,
+        timeout: float | httpx.Timeout | None = None,
+        retry: RetryPolicy | None = None,
+        max_connections: int = 64,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
+    ) -> None:
+        key = api_key if api_key is not None else os.environ.get("ANYFAST_API_KEY")
+        if not key or not key.strip():
+            raise ConfigurationError(
+                "No API key.", hint="Set the ANYFAST_API_KEY environment variable, or pass api_key=... to the client."
+            )
+        self._api_key = _Secret(key.strip())
+        self.base_url = _check_base_url(base_url or os.environ.get("ANYFAST_BASE_URL") or DEFAULT_BASE_URL)
+        store = run_dir if run_dir is not None else os.environ.get("ANYFAST_RUN_DIR") or DEFAULT_RUN_DIR
+        self.store = store if isinstance(store, RunStore) else RunStore(store)
+        self.timeout = _as_timeout(timeout)
+        self.retry = retry or RetryPolicy()
+        self.max_response_bytes = max_response_bytes
+        self.max_download_bytes = max_download_bytes
+        self._limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(base_url={self.base_url!r}, run_dir={str(self.store.root)!r})"
+
+    # -- building ----------------------------------------------------------------
+
+    def _headers(self) -> dict[str, str]:
+        return {
+            "Authorization": f"Bearer {self._api_key.reveal()}",
+            "Accept": "application/json",
+            "User-Agent": f"anyfast-widget/{__version__}",
+        }
+
+    def _build_api_request(self, http: httpx.Client | httpx.AsyncClient, prepared: PreparedRequest) -> httpx.Request:
+        return http.build_request("POST", self.base_url + prepared.path, headers=self._headers(), **prepared.httpx_arguments())
+
+    @staticmethod
+    def _check_download_url(url: str, request_id: str | None) -> None:
+        if urlsplit(url).scheme not in ("http", "https"):
+            raise MalformedResponseError(
+                f"The result's url is not an http(s) link ({urlsplit(url).scheme or 'no scheme'}:); it was not fetched.",
+                status=200,
+                request_id=request_id,
+            )
+
+    # -- reading -----------------------------------------------------------------
+
+    def _response_budget(self, prepared: PreparedRequest) -> _ByteBudget:
+        def too_big(n: int) -> AnyfastError:
+            return MalformedResponseError(
+                f"The answer from {prepared.path} exceeds {self.max_response_bytes:,} bytes ({n:,}); reading stopped."
+            )
+
+        return _ByteBudget(self.max_response_bytes, too_big)
+
+    def _download_budget(self) -> _ByteBudget:
+        def too_big(n: int) -> AnyfastError:
+            return DownloadError(
+                f"The result download exceeds {self.max_download_bytes:,} bytes ({n:,}); it was stopped.",
+                status=200,
+                hint="Raise max_download_bytes if this image really is that large.",
+            )
+
+        return _ByteBudget(self.max_download_bytes, too_big)
+
+    @staticmethod
+    def _read_api_response(prepared: PreparedRequest, response: httpx.Response, body: bytes) -> ParsedResponse:
+        request_id = response.headers.get("x-request-id")
+        if response.status_code != 200:
+            error = error_for_status(response.status_code, response.headers, body, prepared)
+            logger.info("%s %s -> %s (request id %s)", "POST", prepared.path, response.status_code, request_id)
+            raise error
+        return parse_success(body, prepared, request_id)
+
+    @staticmethod
+    def _read_download(response: httpx.Response, body: bytes) -> bytes:
+        if response.status_code == 200:
+            return body
+        reason = "it has probably expired" if response.status_code in (401, 403) else "the download host refused it"
+        raise DownloadError(
+            f"The result's download link answered {response.status_code}: {reason}.",
+            status=response.status_code,
+            retry_after=parse_retry_after(response.headers),
+        )
+
+    def _save(
+        self, prepared: PreparedRequest, parsed: ParsedResponse, data: bytes, request_id: str | None, timings: dict[str, float], attempts: int
+    ) -> ImageResult:
+        size = check_image_bytes(data, prepared.output_format, request_id)
+        result = self.store.save(
+            prepared,
+            data,
+            size=size,
+            revised_prompt=parsed.revised_prompt,
+            request_id=request_id,
+            timings=timings,
+            extras=parsed.extras,
+            attempts=attempts,
+        )
+        logger.debug("saved %s (%s)", result.path, request_id)
+        return result
+
+
+def _log_retry(error: AnyfastError, delay: float, attempt: int, retries: int) -> None:
+    logger.warning("%s; retrying in %.1f s (retry %d of %d)", error.message, delay, attempt + 1, retries)
+
+
+class Client(_BaseClient):
+    """Calls the Anyfast image API and saves every result in the run store.
+
+    ``api_key`` defaults to ``$ANYFAST_API_KEY``, ``base_url`` to ``$ANYFAST_BASE_URL``
+    or https://www.anyfast.ai, ``run_dir`` to ``$ANYFAST_RUN_DIR`` or ./anyfast-runs.
+    ``timeout`` (seconds or an ``httpx.Timeout``) bounds each attempt; ``retry``
+    decides what is tried again. Use it as a context manager, or call ``close()``.
+    """
+
+    def __init__(self, api_key: str | None = None, **options: Any) -> None:
+        super().__init__(api_key, **options)
+        self._http = httpx.Client(timeout=self.timeout, limits=self._limits, follow_redirects=False)
+        # Downloads go to presigned hosts: a separate pool that never carries the key.
+        self._downloads = httpx.Client(timeout=self.timeout, limits=self._limits, follow_redirects=True, max_redirects=5)
+
+    def close(self) -> None:
+        self._http.close()
+        self._downloads.close()
+
+    def __enter__(self) -> Client:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def generate(
+        self,
+        prompt: str,
+        *,
+        size: Size | None = None,
+        quality: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        moderation: str | None = None,
+        response_format: str | None = "b64_json",
+    ) -> ImageResult:
+        """Make one image from ``prompt``; it is on disk when this returns.
+
+        Parameters left as None are not sent (the API's defaults apply). Raises
+        ValidationError before sending anything that breaks the API's rules, and an
+        :class:`AnyfastError` subclass for every other failure.
+        """
+        started = time.perf_counter()
+        prepared = prepare_generation(
+            prompt,
+            size=size,
+            quality=quality,
+            output_format=output_format,
+            output_compression=output_compression,
+            moderation=moderation,
+            response_format=response_format,
+        )
+        return self._execute(prepared, started)
+
+    def edit(
+        self,
+        prompt: str,
+        images: ImageInput | Sequence[ImageInput],
+        *,
+        mask: MaskInput | None = None,
+        size: Size | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        response_format: str | None = "b64_json",
+    ) -> ImageResult:
+        """Edit one or more source images (the first is the one ``mask`` belongs to).
+
+        ``mask`` marks where the model may change the image (see :class:`Mask`).
+        Sources are converted to PNG/JPEG as needed; the result is on disk when this
+        returns. Raises as :meth:`generate` does.
+        """
+        started = time.perf_counter()
+        prepared = prepare_edit(
+            prompt,
+            images,
+            mask=mask,
+            size=size,
+            output_format=output_format,
+            output_compression=output_compression,
+            response_format=response_format,
+        )
+        return self._execute(prepared, started)
+
+    def _retrying(self, call: Callable[[], T]) -> tuple[T, int]:
+        attempt = 0
+        while True:
+            try:
+                return call(), attempt + 1
+            except AnyfastError as error:
+                delay = self.retry.delay(error, attempt)
+                if delay is None:
+                    raise
+                _log_retry(error, delay, attempt, self.retry.max_retries)
+            time.sleep(delay)
+            attempt += 1
+
+    def _post_once(self, prepared: PreparedRequest) -> tuple[ParsedResponse, str | None]:
+        request = self._build_api_request(self._http, prepared)
+        budget = self._response_budget(prepared)
+        try:
+            response = self._http.send(request, stream=True)
+            try:
+                budget.start(response.headers)
+                for chunk in response.iter_bytes():
+                    budget.add(chunk)
+            finally:
+                response.close()
+        except httpx.TransportError as exc:
+            raise _transport_error(exc, self.base_url) from exc
+        return self._read_api_response(prepared, response, budget.body()), response.headers.get("x-request-id")
+
+    def _download_once(self, url: str) -> bytes:
+        budget = self._download_budget()
+        try:
+            response = self._downloads.send(self._downloads.build_request("GET", url), stream=True)
+            try:
+                budget.start(response.headers)
+                for chunk in response.iter_bytes():
+                    budget.add(chunk)
+            finally:
+                response.close()
+        except httpx.TransportError as exc:
+            raise DownloadError(f"The result's download failed: {_transport_error(exc, 'the download host').message}") from exc
+        return self._read_download(response, budget.body())
+
+    def _execute(self, prepared: PreparedRequest, started: float) -> ImageResult:
+        sent = time.perf_counter()
+        (parsed, request_id), attempts = self._retrying(lambda: self._post_once(prepared))
+        timings = {"request_s": time.perf_counter() - sent}
+        if parsed.url is not None:
+            self._check_download_url(parsed.url, request_id)
+            fetched = time.perf_counter()
+            data, _ = self._retrying(lambda: self._download_once(parsed.url))  # type: ignore[arg-type]
+            timings["download_s"] = time.perf_counter() - fetched
+        else:
+            data = decode_b64(parsed.b64_json or "", request_id)
+        timings["total_s"] = time.perf_counter() - started
+        return self._save(prepared, parsed, data, request_id, timings, attempts)
+
+
+class AsyncClient(_BaseClient):
+    """The asynchronous twin of :class:`Client`: the same methods, awaited.
+
+    Many calls can run at once (``asyncio.gather``); file conversion and saving run
+    in worker threads so the event loop stays free.
+    """
+
+    def __init__(self, api_key: str | None = None, **options: Any) -> None:
+        super().__init__(api_key, **options)
+        self._http = httpx.AsyncClient(timeout=self.timeout, limits=self._limits, follow_redirects=False)
+        self._downloads = httpx.AsyncClient(timeout=self.timeout, limits=self._limits, follow_redirects=True, max_redirects=5)
+
+    async def close(self) -> None:
+        await self._http.aclose()
+        await self._downloads.aclose()
+
+    async def __aenter__(self) -> AsyncClient:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.close()
+
+    async def generate(
+        self,
+        prompt: str,
+        *,
+        size: Size | None = None,
+        quality: str | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        moderation: str | None = None,
+        response_format: str | None = "b64_json",
+    ) -> ImageResult:
+        """Make one image from ``prompt``; see :meth:`Client.generate`."""
+        started = time.perf_counter()
+        prepared = prepare_generation(
+            prompt,
+            size=size,
+            quality=quality,
+            output_format=output_format,
+            output_compression=output_compression,
+            moderation=moderation,
+            response_format=response_format,
+        )
+        return await self._execute(prepared, started)
+
+    async def edit(
+        self,
+        prompt: str,
+        images: ImageInput | Sequence[ImageInput],
+        *,
+        mask: MaskInput | None = None,
+        size: Size | None = None,
+        output_format: str | None = None,
+        output_compression: int | None = None,
+        response_format: str | None = "b64_json",
+    ) -> ImageResult:
+        """Edit source images; see :meth:`Client.edit`."""
+        started = time.perf_counter()
+        prepared = await asyncio.to_thread(
+            prepare_edit,
+            prompt,
+            images,
+            mask=mask,
+            size=size,
+            output_format=output_format,
+            output_compression=output_compression,
+            response_format=response_format,
+        )
+        return await self._execute(prepared, started)
+
+    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> tuple[T, int]:
+        attempt = 0
+        while True:
+            try:
+                return await call(), attempt + 1
+            except AnyfastError as error:
+                delay = self.retry.delay(error, attempt)
+                if delay is None:
+                    raise
+                _log_retry(error, delay, attempt, self.retry.max_retries)
+            await asyncio.sleep(delay)
+            attempt += 1
+
+    async def _post_once(self, prepared: PreparedRequest) -> tuple[ParsedResponse, str | None]:
+        request = self._build_api_request(self._http, prepared)
+        budget = self._response_budget(prepared)
+        try:
+            response = await self._http.send(request, stream=True)
+            try:
+                budget.start(response.headers)
+                async for chunk in response.aiter_bytes():
+                    budget.add(chunk)
+            finally:
+                await response.aclose()
+        except httpx.TransportError as exc:
+            raise _transport_error(exc, self.base_url) from exc
+        return self._read_api_response(prepared, response, budget.body()), response.headers.get("x-request-id")
+
+    async def _download_once(self, url: str) -> bytes:
+        budget = self._download_budget()
+        try:
+            response = await self._downloads.send(self._downloads.build_request("GET", url), stream=True)
+            try:
+                budget.start(response.headers)
+                async for chunk in response.aiter_bytes():
+                    budget.add(chunk)
+            finally:
+                await response.aclose()
+        except httpx.TransportError as exc:
+            raise DownloadError(f"The result's download failed: {_transport_error(exc, 'the download host').message}") from exc
+        return self._read_download(response, budget.body())
+
+    async def _execute(self, prepared: PreparedRequest, started: float) -> ImageResult:
+        sent = time.perf_counter()
+        (parsed, request_id), attempts = await self._retrying(lambda: self._post_once(prepared))
+        timings = {"request_s": time.perf_counter() - sent}
+        if parsed.url is not None:
+            self._check_download_url(parsed.url, request_id)
+            fetched = time.perf_counter()
+            data, _ = await self._retrying(lambda: self._download_once(parsed.url))  # type: ignore[arg-type]
+            timings["download_s"] = time.perf_counter() - fetched
+        else:
+            data = decode_b64(parsed.b64_json or "", request_id)
+        timings["total_s"] = time.perf_counter() - started
+        return await asyncio.to_thread(self._save, prepared, parsed, data, request_id, timings, attempts)

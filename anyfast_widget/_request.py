@@ -1,0 +1,381 @@
+"""Building requests and reading responses: everything about a call that is not I/O.
+
+``Client`` and ``AsyncClient`` share these functions, so the two can only differ
+in how they wait.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import hashlib
+import json
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from ._errors import (
+    AnyfastError,
+    APIStatusError,
+    AuthenticationError,
+    BadRequestError,
+    MalformedResponseError,
+    ModerationBlockedError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+    ValidationError,
+)
+from ._images import EncodedImage, ImageInput, encode_source, inspect_upload
+from ._mask import Mask, MaskInput
+from ._rules import (
+    DEFAULT_SIZE,
+    EDITS_PATH,
+    GENERATIONS_PATH,
+    MODEL,
+    Violation,
+    check_mask,
+    check_params,
+    check_source_count,
+    check_sources,
+    format_size,
+    parse_size,
+)
+
+Endpoint = Literal["generations", "edits"]
+Size = str | tuple[int, int]
+
+# What the API assumes for a field that is not sent; used so that an omitted
+# field and its default make the same request (and the same request hash).
+_API_DEFAULTS = {"size": DEFAULT_SIZE, "quality": "medium", "output_format": "png", "moderation": "auto"}
+# Fields that change how the image travels, not which image it is.
+_TRANSPORT_FIELDS = ("response_format",)
+
+
+@dataclass
+class PreparedRequest:
+    """A request that passed every check, ready to send (and to record)."""
+
+    endpoint: Endpoint
+    params: dict[str, Any]  # the JSON or form fields, exactly as sent
+    sources: list[EncodedImage] = field(default_factory=list)
+    mask: Mask | None = None
+    mask_file: EncodedImage | None = None
+
+    @property
+    def path(self) -> str:
+        return GENERATIONS_PATH if self.endpoint == "generations" else EDITS_PATH
+
+    @property
+    def prompt(self) -> str:
+        return self.params["prompt"]
+
+    @property
+    def output_format(self) -> str:
+        return self.params.get("output_format", "png")
+
+    @property
+    def response_format(self) -> str:
+        return self.params.get("response_format", "url")
+
+    @property
+    def effective_params(self) -> dict[str, Any]:
+        """The parameters with the API's defaults filled in for those not sent."""
+        defaults = {k: v for k, v in _API_DEFAULTS.items() if self.endpoint == "generations" or k not in ("quality", "moderation")}
+        return {**defaults, **self.params}
+
+    @property
+    def request_hash(self) -> str:
+        """Identifies the image asked for: equal hashes mean the same request (resumable grids use it)."""
+        params = {k: v for k, v in self.effective_params.items() if k not in _TRANSPORT_FIELDS}
+        key = {
+            "endpoint": self.endpoint,
+            "params": params,
+            "sources": [s.sha256 for s in self.sources],
+            "mask": self.mask_file.sha256 if self.mask_file else None,
+        }
+        return hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+
+    def httpx_arguments(self) -> dict[str, Any]:
+        """Keyword arguments for ``httpx.Client.build_request`` (body only; headers are the client's)."""
+        if self.endpoint == "generations":
+            return {"json": self.params}
+        data = {k: str(v) for k, v in self.params.items()}
+        name = "image" if len(self.sources) == 1 else "image[]"
+        files: list[tuple[str, tuple[str, bytes, str]]] = [
+            (name, (f"source-{i}.{'jpg' if s.format == 'jpeg' else 'png'}", s.data, s.mime_type))
+            for i, s in enumerate(self.sources)
+        ]
+        if self.mask_file is not None:
+            files.append(("mask", ("mask.png", self.mask_file.data, "image/png")))
+        return {"data": data, "files": files}
+
+
+def _common_params(
+    prompt: object,
+    size: object,
+    output_format: str | None,
+    output_compression: int | None,
+    response_format: str | None,
+) -> dict[str, Any]:
+    params: dict[str, Any] = {"model": MODEL, "prompt": prompt}
+    if size is not None:
+        parsed = parse_size(size)
+        params["size"] = format_size(*parsed) if parsed else size
+    if output_format is not None:
+        params["output_format"] = output_format
+    if output_compression is not None:
+        params["output_compression"] = output_compression
+    if response_format is not None:
+        params["response_format"] = response_format
+    return params
+
+
+def _raise_if(violations: Sequence[Violation]) -> None:
+    if violations:
+        raise ValidationError(violations)
+
+
+def prepare_generation(
+    prompt: str,
+    *,
+    size: Size | None = None,
+    quality: str | None = None,
+    output_format: str | None = None,
+    output_compression: int | None = None,
+    moderation: str | None = None,
+    response_format: str | None = None,
+) -> PreparedRequest:
+    """Check a generation against every rule; raises ValidationError naming each broken one."""
+    params = _common_params(prompt, size, output_format, output_compression, response_format)
+    if quality is not None:
+        params["quality"] = quality
+    if moderation is not None:
+        params["moderation"] = moderation
+    _raise_if(check_params("generations", params))
+    return PreparedRequest("generations", params)
+
+
+def prepare_edit(
+    prompt: str,
+    images: ImageInput | Sequence[ImageInput],
+    *,
+    mask: MaskInput | None = None,
+    size: Size | None = None,
+    output_format: str | None = None,
+    output_compression: int | None = None,
+    response_format: str | None = None,
+) -> PreparedRequest:
+    """Convert the sources and mask and check the edit against every rule.
+
+    Raises ValidationError naming each broken rule; nothing about the request is sent.
+    """
+    params = _common_params(prompt, size, output_format, output_compression, response_format)
+    violations = check_params("edits", params)
+    inputs = _as_source_list(images)
+    if count_problems := check_source_count(len(inputs)):  # before converting dozens of images
+        raise ValidationError(violations + count_problems)
+    mask_obj = Mask.coerce(mask) if mask is not None else None
+    sources = [
+        encode_source(value, f"image[{i}]", require_png=(i == 0 and mask_obj is not None))
+        for i, value in enumerate(inputs)
+    ]
+    violations += check_sources([s.upload_info(f"image[{i}]") for i, s in enumerate(sources)])
+    mask_file = None
+    if mask_obj is not None:
+        png = mask_obj.to_png()
+        mask_file = EncodedImage(png, "png", *mask_obj.size)
+        violations += check_mask(inspect_upload("mask", png, alpha=True), sources[0].upload_info("image[0]"))
+    _raise_if(violations)
+    return PreparedRequest("edits", params, sources, mask_obj, mask_file)
+
+
+def _as_source_list(images: ImageInput | Sequence[ImageInput]) -> list[ImageInput]:
+    if isinstance(images, (list, tuple)):
+        return list(images)
+    return [images]  # type: ignore[list-item]
+
+
+# -- responses ---------------------------------------------------------------
+
+
+@dataclass
+class ParsedResponse:
+    """The one image of a 200 answer: its bytes or link, and everything else the server said."""
+
+    b64_json: str | None
+    url: str | None
+    revised_prompt: str | None
+    extras: dict[str, Any]
+
+
+def parse_success(body: bytes, prepared: PreparedRequest, request_id: str | None) -> ParsedResponse:
+    """Read a 200 body; raises MalformedResponseError if it is not what the API promises."""
+
+    def malformed(what: str) -> MalformedResponseError:
+        return MalformedResponseError(f"The API answered 200 but {what}.", status=200, request_id=request_id)
+
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise malformed(f"the body is not JSON ({_describe_body(body)})") from None
+    if not isinstance(payload, dict) or not isinstance(payload.get("data"), list) or not payload["data"]:
+        raise malformed("the body has no 'data' list with an image")
+    item = payload["data"][0]
+    if not isinstance(item, dict):
+        raise malformed("'data[0]' is not an object")
+    b64, url = item.get("b64_json"), item.get("url")
+    if not isinstance(b64, str) and not isinstance(url, str):
+        raise malformed("'data[0]' has neither 'b64_json' nor 'url'")
+    revised = item.get("revised_prompt")
+    extras = {k: v for k, v in payload.items() if k != "data"}
+    item_extras = {k: v for k, v in item.items() if k not in ("b64_json", "url", "revised_prompt")}
+    if item_extras:
+        extras["data[0]"] = item_extras
+    if len(payload["data"]) > 1:
+        extras["ignored_images"] = len(payload["data"]) - 1
+    return ParsedResponse(
+        b64 if isinstance(b64, str) else None,
+        url if isinstance(url, str) and not isinstance(b64, str) else None,
+        revised if isinstance(revised, str) else None,
+        extras,
+    )
+
+
+def decode_b64(text: str, request_id: str | None) -> bytes:
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise MalformedResponseError(
+            "The API's b64_json is not valid base64 (truncated or corrupted in transit).", status=200, request_id=request_id
+        ) from None
+
+
+_MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "jpeg": b"\xff\xd8\xff"}
+
+
+def check_image_bytes(data: bytes, expected_format: str, request_id: str | None) -> tuple[int, int]:
+    """The (width, height) of result bytes; raises MalformedResponseError unless they are the expected format."""
+    found = next((fmt for fmt, magic in _MAGIC.items() if data.startswith(magic)), None)
+    if found != expected_format:
+        what = f"a {found.upper()} image" if found else f"not an image ({_describe_body(data)})"
+        raise MalformedResponseError(
+            f"Expected a {expected_format.upper()} image but the result is {what}.", status=200, request_id=request_id
+        )
+    info = inspect_upload("result", data)
+    if info.format != expected_format or not info.width:
+        raise MalformedResponseError(
+            f"The result is not a readable {expected_format.upper()} image.", status=200, request_id=request_id
+        )
+    return info.width, info.height
+
+
+def _describe_body(body: bytes) -> str:
+    head = body[:200].lstrip().lower()
+    if head.startswith((b"<!doctype html", b"<html")):
+        return "an HTML page, probably from a proxy"
+    if not body:
+        return "empty"
+    return f"{len(body)} bytes starting {body[:16]!r}"
+
+
+def _error_fields(body: bytes) -> tuple[str | None, str | None, str | None, Mapping[str, Any]]:
+    """(message, code, type, the error object) from an OpenAI-style error body, if it is one."""
+    try:
+        payload = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None, None, None, {}
+    error = payload.get("error") if isinstance(payload, dict) else None
+    if isinstance(error, str):
+        return error, None, None, {}
+    if not isinstance(error, dict):
+        message = payload.get("message") if isinstance(payload, dict) else None
+        return (message if isinstance(message, str) else None), None, None, {}
+    message, code, kind = error.get("message"), error.get("code"), error.get("type")
+    return (
+        message if isinstance(message, str) else None,
+        str(code) if code is not None else None,
+        kind if isinstance(kind, str) else None,
+        error,
+    )
+
+
+_SAFETY_RE = re.compile(r"safety_violations=\[([^\]]*)\]")
+_MASK_GROUP_HINT = (
+    "Edits with a mask need the account's 'Direct' group selected in the Anyfast console; "
+    "select it there, or send the edit without a mask."
+)
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from ``retry-after-ms`` or ``Retry-After`` (seconds or an HTTP date)."""
+    if (ms := headers.get("retry-after-ms")) is not None:
+        try:
+            return max(float(ms) / 1000.0, 0.0)
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if value is None:
+        return None
+    try:
+        return max(float(value), 0.0)
+    except ValueError:
+        pass
+    from email.utils import parsedate_to_datetime
+    from datetime import datetime, timezone
+
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=timezone.utc)
+    return max((when - datetime.now(timezone.utc)).total_seconds(), 0.0)
+
+
+def error_for_status(
+    status: int, headers: Mapping[str, str], body: bytes, prepared: PreparedRequest
+) -> AnyfastError:
+    """The exception for an error answer, with the server's message, code, request id and a hint."""
+    request_id = headers.get("x-request-id")
+    message, code, _, error = _error_fields(body)
+    shown = message or f"({_describe_body(body)})"
+    common: dict[str, Any] = {
+        "status": status,
+        "code": code,
+        "server_message": message,
+        "request_id": request_id,
+        "retry_after": parse_retry_after(headers),
+    }
+    text = f"{status} from {prepared.path}: {shown}"
+
+    is_moderation = code == "moderation_blocked" or (message and "safety system" in message.lower())
+    if status == 400 and is_moderation:
+        categories = error.get("categories") if isinstance(error.get("categories"), list) else None
+        if categories is None:
+            found = _SAFETY_RE.search(message or "")
+            categories = [c.strip() for c in found[1].split(",") if c.strip()] if found else []
+        hint = ModerationBlockedError.default_hint
+        if prepared.endpoint == "edits":
+            hint = "The safety system refused this edit. Rephrase the instruction or use other source images."
+        return ModerationBlockedError(text, categories=categories, hint=hint, **common)
+    mask_refused = (
+        prepared.mask_file is not None
+        and status in (400, 403)
+        and any(word in (message or "").lower() for word in ("mask", "direct", "group"))
+    )
+    if mask_refused:
+        cls = BadRequestError if status == 400 else PermissionDeniedError
+        return cls(text, hint=_MASK_GROUP_HINT, **common)
+    if status == 400:
+        return BadRequestError(text, **common)
+    if status == 401:
+        return AuthenticationError(text, **common)
+    if status == 403:
+        return PermissionDeniedError(text, **common)
+    if status == 429:
+        return RateLimitError(text, **common)
+    if status >= 500:
+        return ServerError(text, **common)
+    return APIStatusError(text, **common)

@@ -1,0 +1,374 @@
+"""The API's rules, in one place.
+
+Every constraint of the Anyfast image API (``../shared/api``) lives here. The
+client checks requests with these functions before sending anything, the
+simulator answers 400 with the same messages, and the widget shows them next to
+its controls. Each check returns a list of :class:`Violation`; an empty list
+means the request is fine.
+
+Some rules are the API's own (the simulator enforces them); others are a careful
+client's prudence, catching requests the API would accept but that would waste
+money (``api_rule=False``).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+MODEL = "gpt-image-2-c"
+GENERATIONS_PATH = "/v1/images/generations"
+EDITS_PATH = "/v1/images/edits"
+
+QUALITIES = ("low", "medium", "high")
+OUTPUT_FORMATS = ("png", "jpeg")
+MODERATIONS = ("auto", "low")
+RESPONSE_FORMATS = ("url", "b64_json")
+SOURCE_FORMATS = ("png", "jpeg")
+
+DEFAULT_SIZE = "1024x1024"
+SIZE_MULTIPLE = 16
+MAX_RATIO = 3
+MIN_PIXELS = 655_360
+MAX_PIXELS = 8_294_400
+MAX_EDGE = 3840
+MAX_SOURCES = 16
+MAX_FILE_BYTES = 50_000_000  # "under 50 MB": the decimal reading is the safe one
+COMPRESSION_RANGE = (0, 100)
+
+#: Fields each endpoint accepts, in the order the spec lists them. Nothing else is sent.
+GENERATION_FIELDS = (
+    "model",
+    "prompt",
+    "size",
+    "quality",
+    "output_format",
+    "output_compression",
+    "moderation",
+    "response_format",
+)
+EDIT_FIELDS = ("model", "prompt", "size", "output_format", "output_compression", "response_format")
+EDIT_FILE_FIELDS = ("image", "image[]", "mask")
+
+_ENUMS: dict[str, tuple[str, ...]] = {
+    "quality": QUALITIES,
+    "output_format": OUTPUT_FORMATS,
+    "moderation": MODERATIONS,
+    "response_format": RESPONSE_FORMATS,
+}
+
+_SIZE_RE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
+
+
+@dataclass(frozen=True)
+class Violation:
+    """One broken rule: which field, which rule, what is wrong and how to fix it."""
+
+    field: str
+    rule: str
+    message: str
+    fix: str
+    api_rule: bool = True  # False: the API would accept it, but it wastes money
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message} Fix: {self.fix}"
+
+
+@dataclass(frozen=True)
+class UploadInfo:
+    """What the rules need to know about one uploaded file (a source or a mask)."""
+
+    field: str  # "image[0]", "mask", ...
+    format: str | None  # "png", "jpeg", another Pillow format in lower case, or None if unreadable
+    width: int
+    height: int
+    nbytes: int
+    has_alpha: bool = False
+    alpha_min: int = 255
+    alpha_max: int = 255
+
+
+# -- sizes -----------------------------------------------------------------
+
+
+def parse_size(size: object) -> tuple[int, int] | None:
+    """``"1536x1024"`` or ``(1536, 1024)`` -> ``(1536, 1024)``; ``None`` if it is neither."""
+    if isinstance(size, str):
+        match = _SIZE_RE.match(size)
+        return (int(match[1]), int(match[2])) if match else None
+    if (
+        isinstance(size, (tuple, list))
+        and len(size) == 2
+        and all(isinstance(v, int) and not isinstance(v, bool) for v in size)
+    ):
+        return int(size[0]), int(size[1])
+    return None
+
+
+def format_size(width: int, height: int) -> str:
+    return f"{width}x{height}"
+
+
+def is_valid_size(width: int, height: int) -> bool:
+    return not _size_problems(width, height)
+
+
+def _size_problems(width: int, height: int) -> list[tuple[str, str]]:
+    problems: list[tuple[str, str]] = []
+    if width <= 0 or height <= 0:
+        return [("positive", "both edges must be positive")]
+    if width % SIZE_MULTIPLE or height % SIZE_MULTIPLE:
+        problems.append(("multiple_of_16", f"each edge must be a multiple of {SIZE_MULTIPLE}"))
+    if max(width, height) > MAX_RATIO * min(width, height):
+        problems.append(("max_ratio", f"the long edge may be at most {MAX_RATIO} times the short edge"))
+    pixels = width * height
+    if not MIN_PIXELS <= pixels <= MAX_PIXELS:
+        problems.append(
+            ("pixel_range", f"total pixels must be {MIN_PIXELS:,} to {MAX_PIXELS:,} (it is {pixels:,})")
+        )
+    if max(width, height) > MAX_EDGE:
+        problems.append(("max_edge", f"no edge may exceed {MAX_EDGE} px"))
+    return problems
+
+
+@functools.cache
+def _valid_sizes() -> tuple[tuple[int, int], ...]:
+    edges = range(SIZE_MULTIPLE, MAX_EDGE + 1, SIZE_MULTIPLE)
+    return tuple((w, h) for w in edges for h in edges if is_valid_size(w, h))
+
+
+def nearest_sizes(width: int, height: int, k: int = 3) -> list[str]:
+    """The ``k`` valid sizes closest to ``width x height``, keeping its shape and area as far as possible."""
+    width, height = max(width, 1), max(height, 1)
+
+    def distance(size: tuple[int, int]) -> float:
+        w, h = size
+        # Closeness of each edge, plus closeness of shape, so a square stays square.
+        return abs(math.log(w / width)) + abs(math.log(h / height)) + abs(math.log((w / h) / (width / height)))
+
+    return [format_size(*s) for s in sorted(_valid_sizes(), key=distance)[:k]]
+
+
+def size_violations(size: object, field: str = "size") -> list[Violation]:
+    parsed = parse_size(size)
+    if parsed is None:
+        return [
+            Violation(
+                field,
+                "format",
+                f"{size!r} is not a size; sizes are written WIDTHxHEIGHT.",
+                f"use a size such as {DEFAULT_SIZE!r} or '1536x1024'.",
+            )
+        ]
+    problems = _size_problems(*parsed)
+    if not problems:
+        return []
+    nearest = ", ".join(nearest_sizes(*parsed))
+    return [
+        Violation(field, rule, f"{format_size(*parsed)} breaks the rule: {text}.", f"the nearest valid sizes are {nearest}.")
+        for rule, text in problems
+    ]
+
+
+# -- parameters ------------------------------------------------------------
+
+
+def _enum_violation(field: str, value: object) -> Violation | None:
+    allowed = _ENUMS[field]
+    if value in allowed:
+        return None
+    choices = ", ".join(repr(a) for a in allowed)
+    return Violation(field, "enum", f"{value!r} is not one of {choices}.", f"use one of {choices}.")
+
+
+def _compression_violation(value: object) -> Violation | None:
+    low, high = COMPRESSION_RANGE
+    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+        return None
+    return Violation(
+        "output_compression",
+        "range",
+        f"{value!r} is not a whole number from {low} to {high}.",
+        f"use an integer from {low} (smallest file) to {high} (best quality).",
+    )
+
+
+def check_params(endpoint: str, params: Mapping[str, object], *, strict: bool = True) -> list[Violation]:
+    """Check the non-file fields of a request for ``endpoint`` ("generations" or "edits").
+
+    ``params`` holds what would go on the wire; absent fields take the API's defaults.
+    ``strict=False`` keeps to the rules the API itself enforces (the simulator's view).
+    """
+    allowed = GENERATION_FIELDS if endpoint == "generations" else EDIT_FIELDS
+    out: list[Violation] = []
+    for name in params:
+        if name not in allowed:
+            where = "the generations endpoint" if endpoint == "generations" else "the edits endpoint"
+            out.append(
+                Violation(
+                    name,
+                    "unknown_field",
+                    f"{where} does not accept {name!r}.",
+                    f"remove it; accepted fields are {', '.join(allowed)}.",
+                )
+            )
+    model = params.get("model", MODEL)
+    if model != MODEL:
+        out.append(Violation("model", "enum", f"{model!r} is not a model this API serves.", f"use {MODEL!r}."))
+    prompt = params.get("prompt")
+    if not isinstance(prompt, str) or not prompt.strip():
+        out.append(
+            Violation(
+                "prompt",
+                "required",
+                "the prompt is empty." if isinstance(prompt, str) or prompt is None else f"{prompt!r} is not text.",
+                "describe the image you want" + (" or the edit to make." if endpoint == "edits" else "."),
+            )
+        )
+    if "size" in params:
+        out += size_violations(params["size"])
+    for name in _ENUMS:
+        if name in params and name in allowed:
+            v = _enum_violation(name, params[name])
+            if v:
+                out.append(v)
+    if "output_compression" in params:
+        v = _compression_violation(params["output_compression"])
+        if v:
+            out.append(v)
+        elif strict and params.get("output_format", "png") != "jpeg":
+            out.append(
+                Violation(
+                    "output_compression",
+                    "jpeg_only",
+                    "output_compression only affects jpeg output, and the output format is png.",
+                    "set output_format='jpeg', or drop output_compression.",
+                    api_rule=False,
+                )
+            )
+    return out
+
+
+# -- files -----------------------------------------------------------------
+
+
+def _mb(nbytes: int) -> str:
+    return f"{nbytes / 1_000_000:.1f} MB"
+
+
+def check_source_count(count: int) -> list[Violation]:
+    """An edit takes 1 to 16 source images."""
+    if count < 1:
+        return [Violation("image", "required", "an edit needs at least one source image.", "pass one or more images.")]
+    if count > MAX_SOURCES:
+        return [
+            Violation(
+                "image[]",
+                "max_count",
+                f"{count} source images were given; the API takes at most {MAX_SOURCES}.",
+                f"pass at most {MAX_SOURCES}, or split the work into several edits.",
+            )
+        ]
+    return []
+
+
+def check_sources(sources: Sequence[UploadInfo]) -> list[Violation]:
+    """Count, format and size of the source images of an edit (after any conversion)."""
+    out = check_source_count(len(sources))
+    for info in sources:
+        if info.format not in SOURCE_FORMATS:
+            out.append(
+                Violation(
+                    info.field,
+                    "format",
+                    f"{info.format or 'unreadable data'} is not PNG or JPEG.",
+                    "send a PNG or JPEG image (the client converts other formats it can read).",
+                )
+            )
+        if info.nbytes >= MAX_FILE_BYTES:
+            out.append(
+                Violation(
+                    info.field,
+                    "file_size",
+                    f"the file is {_mb(info.nbytes)}; the API takes files under {_mb(MAX_FILE_BYTES)}.",
+                    "downscale the image or send it as JPEG.",
+                )
+            )
+    return out
+
+
+def check_mask(mask: UploadInfo, primary: UploadInfo | None, *, strict: bool = True) -> list[Violation]:
+    """The mask of an edit against its primary (first) source image."""
+    out: list[Violation] = []
+    if mask.format != "png":
+        out.append(
+            Violation(
+                "mask",
+                "format",
+                f"the mask is {mask.format or 'unreadable data'}; it must be a PNG with an alpha channel.",
+                "send the mask as PNG (Mask.to_png() does this).",
+            )
+        )
+    elif not mask.has_alpha:
+        out.append(
+            Violation(
+                "mask",
+                "alpha",
+                "the mask PNG has no alpha channel, so it marks nothing to edit.",
+                "use an RGBA PNG whose alpha is 0 where the image may change (Mask.to_png() does this).",
+            )
+        )
+    if mask.nbytes >= MAX_FILE_BYTES:
+        out.append(
+            Violation(
+                "mask",
+                "file_size",
+                f"the mask is {_mb(mask.nbytes)}; the API takes masks under {_mb(MAX_FILE_BYTES)}.",
+                "a two-level mask compresses well: save it as a plain RGBA PNG.",
+            )
+        )
+    if primary is not None:
+        if (mask.width, mask.height) != (primary.width, primary.height):
+            out.append(
+                Violation(
+                    "mask",
+                    "same_size",
+                    f"the mask is {mask.width}x{mask.height} but the first source image is "
+                    f"{primary.width}x{primary.height}.",
+                    f"make the mask {primary.width}x{primary.height} (Mask.resize() does this).",
+                )
+            )
+        if primary.format != mask.format and mask.format == "png":
+            out.append(
+                Violation(
+                    "image[0]",
+                    "same_format",
+                    f"the mask is PNG but the first source image is {primary.format}.",
+                    "send the first source as PNG too (the client converts it when a mask is given).",
+                )
+            )
+    if strict and mask.has_alpha and mask.format == "png":
+        if mask.alpha_min > 0:
+            out.append(
+                Violation(
+                    "mask",
+                    "nothing_to_edit",
+                    "the mask has no transparent pixel, so the model may change nothing.",
+                    "paint the area to edit (alpha 0), or invert the mask if it is the wrong way round.",
+                    api_rule=False,
+                )
+            )
+        elif mask.alpha_max == 0:
+            out.append(
+                Violation(
+                    "mask",
+                    "keeps_nothing",
+                    "the mask is transparent everywhere, which is the same as no mask.",
+                    "pass mask=None to edit the whole image, or invert the mask if it is the wrong way round.",
+                    api_rule=False,
+                )
+            )
+    return out

@@ -1,0 +1,27 @@
+"""Shared test helpers: small images in every format a user might bring."""
+
+from __future__ import annotations
+
+import io
+
+import numpy as np
+import pytest
+from PIL import Image
+
+
+def encode(image: Image.Image, fmt: str, **options) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, fmt, **options)
+    return buffer.getvalue()
+
+
+def gradient(width: int = 64, height: int = 48) -> Image.Image:
+    """An RGB image whose every pixel differs from its neighbours, so orientation is visible."""
+    y, x = np.mgrid[0:height, 0:width]
+    rgb = np.stack([x * 255 // max(width - 1, 1), y * 255 // max(height - 1, 1), (x + y) % 256], axis=-1)
+    return Image.fromarray(rgb.astype(np.uint8), "RGB")
+
+
+@pytest.fixture
+def run_dir(tmp_path):
+    return tmp_path / "runs"

@@ -1,0 +1,122 @@
+"""The API's rules, checked locally: each one names its field, its rule and a fix."""
+
+from hypothesis import given
+from hypothesis import strategies as st
+
+from anyfast_widget._rules import (
+    MAX_EDGE,
+    MAX_PIXELS,
+    MIN_PIXELS,
+    UploadInfo,
+    check_mask,
+    check_params,
+    check_sources,
+    is_valid_size,
+    nearest_sizes,
+    parse_size,
+    size_violations,
+)
+
+
+def rules_broken(violations):
+    return {(v.field, v.rule) for v in violations}
+
+
+def test_default_and_common_sizes_are_valid():
+    for size in ("1024x1024", "1536x1024", "1024x1536", "3840x2160", "2160x3840", "1280x720"):
+        assert size_violations(size) == [], size
+
+
+def test_each_size_rule_is_named():
+    assert rules_broken(size_violations("1000x1024")) == {("size", "multiple_of_16")}
+    assert rules_broken(size_violations("3072x1008")) == {("size", "max_ratio")}
+    assert rules_broken(size_violations("512x512")) == {("size", "pixel_range")}
+    assert ("size", "max_edge") in rules_broken(size_violations("4096x1024"))
+    assert rules_broken(size_violations("3840x3840")) == {("size", "pixel_range")}
+    assert rules_broken(size_violations("big")) == {("size", "format")}
+
+
+def test_a_bad_size_suggests_the_nearest_valid_sizes():
+    [violation] = size_violations("1000x1000")
+    assert "1008x1008" in violation.fix and "992x992" in violation.fix
+    assert "multiple of 16" in violation.message
+
+
+@given(st.integers(1, 5000), st.integers(1, 5000))
+def test_suggested_sizes_are_always_valid(width, height):
+    for size in nearest_sizes(width, height):
+        assert is_valid_size(*parse_size(size))
+
+
+@given(st.integers(1, 300), st.integers(1, 300))
+def test_size_validity_matches_the_spec_arithmetic(w16, h16):
+    width, height = w16 * 16, h16 * 16
+    expected = (
+        max(width, height) <= 3 * min(width, height)
+        and MIN_PIXELS <= width * height <= MAX_PIXELS
+        and max(width, height) <= MAX_EDGE
+    )
+    assert is_valid_size(width, height) == expected
+    assert (size_violations(f"{width}x{height}") == []) == expected
+
+
+def test_enums_compression_and_prompt():
+    broken = rules_broken(
+        check_params(
+            "generations",
+            {"model": "gpt-image-2-c", "prompt": "  ", "quality": "ultra", "output_format": "webp",
+             "moderation": "none", "response_format": "file", "output_compression": 101},
+        )
+    )
+    assert broken == {
+        ("prompt", "required"),
+        ("quality", "enum"),
+        ("output_format", "enum"),
+        ("moderation", "enum"),
+        ("response_format", "enum"),
+        ("output_compression", "range"),
+    }
+
+
+def test_compression_with_png_is_flagged_as_waste_not_as_an_api_rule():
+    [v] = check_params("generations", {"prompt": "x", "output_compression": 80})
+    assert (v.field, v.rule, v.api_rule) == ("output_compression", "jpeg_only", False)
+    assert check_params("generations", {"prompt": "x", "output_compression": 80}, strict=False) == []
+    assert check_params("generations", {"prompt": "x", "output_format": "jpeg", "output_compression": 80}) == []
+
+
+def test_edits_accept_only_their_fields():
+    broken = rules_broken(check_params("edits", {"prompt": "x", "quality": "high", "moderation": "low", "n": 2}))
+    assert broken == {("quality", "unknown_field"), ("moderation", "unknown_field"), ("n", "unknown_field")}
+    assert rules_broken(check_params("generations", {"prompt": "x", "n": 2, "background": "transparent"})) == {
+        ("n", "unknown_field"),
+        ("background", "unknown_field"),
+    }
+
+
+def png(field, w=1024, h=1024, nbytes=1000, **kw):
+    return UploadInfo(field, "png", w, h, nbytes, **kw)
+
+
+def test_source_count_format_and_file_size():
+    assert rules_broken(check_sources([])) == {("image", "required")}
+    assert rules_broken(check_sources([png(f"image[{i}]") for i in range(17)])) == {("image[]", "max_count")}
+    assert check_sources([png(f"image[{i}]") for i in range(16)]) == []
+    webp = UploadInfo("image[1]", "webp", 10, 10, 100)
+    assert rules_broken(check_sources([png("image[0]"), webp])) == {("image[1]", "format")}
+    assert rules_broken(check_sources([png("image[0]", nbytes=50_000_000)])) == {("image[0]", "file_size")}
+
+
+def test_mask_rules():
+    primary = png("image[0]", 1024, 1024)
+    good = png("mask", has_alpha=True, alpha_min=0, alpha_max=255)
+    assert check_mask(good, primary) == []
+    assert rules_broken(check_mask(png("mask"), primary)) == {("mask", "alpha")}
+    assert rules_broken(check_mask(png("mask", 512, 512, has_alpha=True, alpha_min=0), primary)) == {("mask", "same_size")}
+    jpeg_primary = UploadInfo("image[0]", "jpeg", 1024, 1024, 1000)
+    assert rules_broken(check_mask(good, jpeg_primary)) == {("image[0]", "same_format")}
+    opaque = png("mask", has_alpha=True, alpha_min=255, alpha_max=255)
+    assert rules_broken(check_mask(opaque, primary)) == {("mask", "nothing_to_edit")}
+    clear = png("mask", has_alpha=True, alpha_min=0, alpha_max=0)
+    assert rules_broken(check_mask(clear, primary)) == {("mask", "keeps_nothing")}
+    assert check_mask(clear, primary, strict=False) == []
