@@ -157,7 +157,9 @@ class _ByteBudget:
     """Counts a body's bytes as they arrive and stops a server that sends too many."""
 
     def __init__(self, limit: int, too_big: Callable[[int], AnyfastError]) -> None:
-        self.limit, self.too_big, self.chunks, self.total = limit, too_big, [], 0
+        self.limit, self.too_big = limit, too_big
+        self.chunks: list[bytes] = []
+        self.total = 0
 
     def start(self, headers: httpx.Headers) -> None:
         declared = headers.get("content-length")

@@ -13,9 +13,9 @@ import hashlib
 import io
 import os
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from collections.abc import Iterator
 from typing import IO, Union
 
 import numpy as np
@@ -275,7 +275,8 @@ def inspect_upload(field: str, data: bytes, *, alpha: bool = False) -> UploadInf
             has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
             lo, hi = 255, 255
             if alpha and has_alpha:
-                lo, hi = image.convert("RGBA").getchannel("A").getextrema()
+                extrema = image.convert("RGBA").getchannel("A").getextrema()
+                lo, hi = int(extrema[0]), int(extrema[1])  # type: ignore[arg-type]
             return UploadInfo(field, fmt, image.width, image.height, len(data), has_alpha, lo, hi)
     except Exception:  # noqa: BLE001 - any failure to read means "not an image"
         return UploadInfo(field, None, 0, 0, len(data))

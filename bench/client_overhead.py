@@ -1,0 +1,61 @@
+"""Per-call time of our Client against the official openai SDK, on the same zero-latency simulator.
+
+Both ask for the same b64_json PNG and end with a decoded PIL image; ours also
+validates, checks the bytes, and saves image, sidecar and index row to disk.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import statistics
+import tempfile
+import time
+
+import openai
+from PIL import Image
+
+from anyfast_widget import Client
+
+from ._simulator import API_KEY, simulator_process
+
+SIZES = {"1024x1024": 30, "2048x2048": 12}
+PROMPT = "a benchmark still life with lemons"
+
+
+def _ours(client: Client, size: str) -> None:
+    client.generate(PROMPT, size=size, response_format="b64_json").image.load()
+
+
+def _sdk(sdk: openai.OpenAI, size: str) -> None:
+    response = sdk.images.generate(model="gpt-image-2-c", prompt=PROMPT, size=size, response_format="b64_json")  # type: ignore[arg-type]
+    Image.open(io.BytesIO(base64.b64decode(response.data[0].b64_json))).load()
+
+
+def run() -> list[dict[str, object]]:
+    rows = []
+    with simulator_process() as url, tempfile.TemporaryDirectory() as run_dir:
+        with Client(api_key=API_KEY, base_url=url, run_dir=run_dir) as ours, openai.OpenAI(api_key=API_KEY, base_url=url + "/v1") as sdk:
+            for size, rounds in SIZES.items():
+                for _ in range(3):  # warm up: connections, the server's render cache
+                    _ours(ours, size)
+                    _sdk(sdk, size)
+                times: dict[str, list[float]] = {"ours": [], "sdk": []}
+                for _ in range(rounds):  # interleaved, so drift hits both alike
+                    for name, call, client in (("ours", _ours, ours), ("sdk", _sdk, sdk)):
+                        start = time.perf_counter()
+                        call(client, size)  # type: ignore[operator]
+                        times[name].append(time.perf_counter() - start)
+                ours_ms = statistics.median(times["ours"]) * 1000
+                sdk_ms = statistics.median(times["sdk"]) * 1000
+                rows.append(
+                    {
+                        "benchmark": f"per-call time, {size} PNG, decoded to PIL (median of {rounds})",
+                        "ours": f"{ours_ms:.1f} ms",
+                        "peer / limit": f"openai SDK {sdk_ms:.1f} ms",
+                        "ratio": ours_ms / sdk_ms,
+                        "goal": "<= 1.00",
+                        "pass": ours_ms <= sdk_ms,
+                    }
+                )
+    return rows

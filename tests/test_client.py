@@ -1,0 +1,249 @@
+"""The client over real HTTP against the stand-in server: requests, results, errors, retries."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import json
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from anyfast_widget import (
+    APIConnectionError,
+    APITimeoutError,
+    AsyncClient,
+    AuthenticationError,
+    BadRequestError,
+    Client,
+    DownloadError,
+    MalformedResponseError,
+    Mask,
+    ModerationBlockedError,
+    RateLimitError,
+    RetryPolicy,
+    ServerError,
+    ValidationError,
+)
+
+from .conftest import encode, gradient
+
+FAST_RETRY = RetryPolicy(max_retries=2, initial_backoff=0.01, max_backoff=0.05)
+API = "/v1/images"
+
+
+@pytest.fixture
+def client(anyfast_simulator, run_dir):
+    with Client(api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir, retry=FAST_RETRY) as c:
+        yield c
+
+
+def api_calls(sim) -> int:
+    return sim.request_count(f"{API}/generations") + sim.request_count(f"{API}/edits")
+
+
+# -- results -------------------------------------------------------------------
+
+
+def test_generate_returns_the_image_asked_for_and_keeps_it_on_disk(client):
+    result = client.generate("a red bicycle", size="1536x1024", quality="low")
+    assert result.size == (1536, 1024) and result.image.size == (1536, 1024)
+    assert result.format == "png" and result.path.read_bytes()[:4] == b"\x89PNG"
+    assert result.array.shape[:2] == (1024, 1536)
+    assert result.revised_prompt and result.request_id
+    assert "created" in result.extras
+    meta = json.loads(result.sidecar_path.read_text())
+    assert meta["prompt"] == "a red bicycle"
+    assert meta["params"]["size"] == "1536x1024" and meta["params"]["quality"] == "low"
+    assert meta["revised_prompt"] == result.revised_prompt
+    assert meta["timings"]["total_s"] > 0
+
+
+def test_jpeg_output_and_compression(client):
+    result = client.generate("a harbour", output_format="jpeg", output_compression=40)
+    assert result.format == "jpeg" and result.path.suffix == ".jpg"
+    assert result.data[:3] == b"\xff\xd8\xff"
+
+
+def test_url_results_are_downloaded_without_the_key(client, anyfast_simulator):
+    by_url = client.generate("a quiet lake", response_format="url")
+    by_b64 = client.generate("a quiet lake", response_format="b64_json")
+    assert np.array_equal(by_url.array, by_b64.array)
+    assert "download_s" in by_url.timings
+    downloads = anyfast_simulator.download_requests
+    assert downloads, "the url was never fetched"
+    for request in downloads:
+        assert "authorization" not in {k.lower() for k in request.headers}
+
+
+def test_only_the_spec_fields_are_sent(client, anyfast_simulator):
+    client.generate("a fox", size="1024x1536", quality="high", moderation="low")
+    sent = anyfast_simulator.api_requests[-1].fields
+    assert set(sent) <= {"model", "prompt", "size", "quality", "output_format", "output_compression", "moderation", "response_format"}
+    assert sent["model"] == "gpt-image-2-c" and "n" not in sent
+
+
+def test_edit_with_two_sources_and_a_mask(client, anyfast_simulator):
+    source = encode(gradient(1024, 1024), "JPEG", quality=95)  # a JPEG primary must travel as PNG with a mask
+    second = encode(Image.new("RGB", (640, 640), "blue"), "PNG")
+    region = np.zeros((1024, 1024), dtype=bool)
+    region[256:768, 256:768] = True
+    result = client.edit("put a moon in the middle", [source, second], mask=region, size="1024x1024")
+
+    request = anyfast_simulator.api_requests[-1]
+    names = [f.field for f in request.files]
+    assert names == ["image[]", "image[]", "mask"]
+    primary, mask_file = request.files[0], request.files[2]
+    assert primary.data[:4] == b"\x89PNG"
+    mask_image = Image.open(io.BytesIO(mask_file.data))
+    assert mask_image.mode == "RGBA" and mask_image.size == (1024, 1024)
+    assert Mask.from_rgba(mask_image) == Mask(region)
+    assert "quality" not in request.fields and "moderation" not in request.fields
+
+    sent = np.asarray(Image.open(io.BytesIO(primary.data)).convert("RGB")).astype(int)
+    out = result.array[..., :3].astype(int)
+    assert np.array_equal(out[~region], sent[~region]), "pixels outside the mask changed"
+    assert np.abs(out[region] - sent[region]).mean() > 10, "the masked area did not change"
+    meta = json.loads(result.sidecar_path.read_text())
+    assert len(meta["sources"]) == 2 and meta["mask"]["coverage"] == pytest.approx(0.25)
+    assert (client.store.root / meta["sources"][0]["file"]).read_bytes() == primary.data
+
+
+def test_one_source_goes_as_image(client, anyfast_simulator):
+    client.edit("make it snow", gradient(1024, 1024))
+    assert [f.field for f in anyfast_simulator.api_requests[-1].files] == ["image"]
+
+
+async def test_async_client_runs_calls_concurrently(anyfast_simulator, run_dir):
+    async with AsyncClient(api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir) as client:
+        results = await asyncio.gather(*(client.generate(f"tile {i}", quality="low") for i in range(6)))
+        edited = await client.edit("add a hat", results[0].path, mask=np.eye(1024, dtype=bool))
+    assert len({r.id for r in results}) == 6 and all(r.path.exists() for r in results)
+    assert edited.endpoint == "edits" and len(client.store) == 7
+
+
+# -- nothing is sent that the rules reject ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    "call, field",
+    [
+        (lambda c: c.generate("x", size="1000x1000"), "size"),
+        (lambda c: c.generate("x", size="4096x4096"), "size"),
+        (lambda c: c.generate("   "), "prompt"),
+        (lambda c: c.generate("x", quality="ultra"), "quality"),
+        (lambda c: c.generate("x", output_format="webp"), "output_format"),
+        (lambda c: c.generate("x", output_format="jpeg", output_compression=120), "output_compression"),
+        (lambda c: c.generate("x", moderation="off"), "moderation"),
+        (lambda c: c.generate("x", response_format="file"), "response_format"),
+        (lambda c: c.edit("x", []), "image"),
+        (lambda c: c.edit("x", [gradient()] * 17), "image[]"),
+        (lambda c: c.edit("x", gradient(64, 48), mask=np.ones((10, 10), bool)), "mask"),
+        (lambda c: c.edit("x", gradient(64, 48), mask=np.zeros((48, 64), bool)), "mask"),
+        (lambda c: c.edit("x", b"not an image"), "image[0]"),
+    ],
+)
+def test_invalid_requests_are_never_sent(client, anyfast_simulator, call, field):
+    with pytest.raises(ValidationError) as info:
+        call(client)
+    assert info.value.field == field
+    assert "Fix:" in str(info.value)
+    assert api_calls(anyfast_simulator) == 0
+
+
+# -- errors ------------------------------------------------------------------------
+
+
+def test_wrong_key_is_an_authentication_error_with_a_hint(anyfast_simulator, run_dir):
+    with Client(api_key="sk-wrong", base_url=anyfast_simulator.base_url, run_dir=run_dir) as client:
+        with pytest.raises(AuthenticationError) as info:
+            client.generate("x")
+    assert info.value.status == 401 and "ANYFAST_API_KEY" in info.value.hint
+    assert info.value.request_id and api_calls(anyfast_simulator) == 1
+
+
+def test_moderation_block_is_reported_and_never_retried(client, anyfast_simulator):
+    trigger = anyfast_simulator.moderation_trigger
+    with pytest.raises(ModerationBlockedError) as info:
+        client.generate(f"a {trigger} scene")
+    assert info.value.code == "moderation_blocked" and info.value.categories
+    assert "moderation='low'" in info.value.hint
+    assert api_calls(anyfast_simulator) == 1
+    assert client.generate(f"a {trigger} scene", moderation="low").path.exists()
+
+
+def test_a_refused_mask_says_which_account_setting_is_needed(anyfast_simulator, run_dir):
+    anyfast_simulator.refuse_masks = True
+    with Client(api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir) as client:
+        with pytest.raises(BadRequestError) as info:
+            client.edit("x", gradient(1024, 1024), mask=np.eye(1024, dtype=bool))
+    assert "Direct" in info.value.hint and api_calls(anyfast_simulator) == 1
+
+
+def test_429_is_retried_after_retry_after(client, anyfast_simulator):
+    anyfast_simulator.fail_next("429", retry_after=0.2)
+    result = client.generate("patience")
+    assert result.attempts == 2 and api_calls(anyfast_simulator) == 2
+    assert result.timings["request_s"] >= 0.2
+
+
+def test_a_long_retry_after_is_not_waited_out(anyfast_simulator, run_dir):
+    anyfast_simulator.fail_next("429", retry_after=3600)
+    with Client(api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir) as client:
+        with pytest.raises(RateLimitError) as info:
+            client.generate("x")
+    assert info.value.retry_after == pytest.approx(3600) and api_calls(anyfast_simulator) == 1
+
+
+@pytest.mark.parametrize("kind", ["500", "502", "503", "drop", "html"])
+def test_transient_failures_are_retried(client, anyfast_simulator, kind):
+    anyfast_simulator.fail_next(kind)
+    assert client.generate("again").attempts == 2
+
+
+@pytest.mark.parametrize("kind, error", [("500", ServerError), ("drop", APIConnectionError), ("html", ServerError)])
+def test_retries_give_up_with_the_right_error(client, anyfast_simulator, kind, error):
+    anyfast_simulator.fail_next(kind, count=3)
+    with pytest.raises(error) as info:
+        client.generate("never")
+    assert api_calls(anyfast_simulator) == 3
+    if kind == "html":
+        assert "HTML" in str(info.value)
+
+
+@pytest.mark.parametrize("kind", ["malformed_json", "invalid_b64", "wrong_format"])
+def test_a_malformed_200_is_not_retried(client, anyfast_simulator, kind):
+    anyfast_simulator.fail_next(kind)
+    with pytest.raises(MalformedResponseError):
+        client.generate("garbled")
+    assert api_calls(anyfast_simulator) == 1
+    assert len(client.store) == 0
+
+
+def test_a_stalled_server_times_out(anyfast_simulator, run_dir):
+    anyfast_simulator.fail_next("stall", count=2, seconds=2)
+    options = dict(api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir)
+    with Client(**options, timeout=0.3, retry=RetryPolicy(max_retries=1, initial_backoff=0.01)) as client:
+        with pytest.raises(APITimeoutError) as info:
+            client.generate("slow")
+    assert "timeout" in info.value.hint
+
+
+def test_an_expired_download_link(anyfast_simulator, run_dir):
+    anyfast_simulator.url_ttl = 0.0
+    with Client(api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir, retry=FAST_RETRY) as client:
+        with pytest.raises(DownloadError) as info:
+            client.generate("gone", response_format="url")
+    assert info.value.status == 403 and "b64_json" in info.value.hint
+    assert len(anyfast_simulator.download_requests) == 1, "a 403 must not be retried"
+
+
+def test_an_oversized_response_is_cut_off(anyfast_simulator, run_dir):
+    options = dict(api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir)
+    with Client(**options, max_response_bytes=10_000) as client:
+        with pytest.raises(MalformedResponseError, match="exceeds"):
+            client.generate("big")
+    with Client(**options, max_download_bytes=10_000, retry=FAST_RETRY) as client:
+        with pytest.raises(DownloadError, match="exceeds"):
+            client.generate("big", response_format="url")
