@@ -1,0 +1,123 @@
+"""The stand-in server's pictures: synthetic generations and real masked edits.
+
+Generations are deterministic: the same prompt and quality at the same size give
+the same pixels, with the prompt written into the picture so a person can tell
+results apart. Edits keep opaque-mask pixels exactly (unless ``leak`` asks for
+the real model's looseness), visibly change the editable area, and let every
+extra source image show through in it.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import textwrap
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFilter, ImageFont
+
+
+def _seed(*parts: str) -> int:
+    return int.from_bytes(hashlib.sha256("\x1f".join(parts).encode()).digest()[:8], "big")
+
+
+@functools.lru_cache(maxsize=8)
+def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
+    return ImageFont.load_default(size=size)
+
+
+def render_generation(prompt: str, width: int, height: int, quality: str = "medium") -> Image.Image:
+    """A deterministic RGB picture of ``prompt`` at ``width`` x ``height``."""
+    rng = np.random.default_rng(_seed(prompt, quality))
+    top, bottom = rng.integers(30, 226, size=(2, 3))
+    t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None, None]
+    pixels = top * (1 - t) + bottom * t + np.zeros((1, width, 1), np.float32)
+    # Low-amplitude texture, so files weigh about what photographs of this size weigh.
+    grain = rng.integers(-6, 7, size=(height // 4 + 1, width // 4 + 1, 1)).astype(np.float32)
+    pixels += np.repeat(np.repeat(grain, 4, axis=0), 4, axis=1)[:height, :width]
+    image = Image.fromarray(np.clip(pixels, 0, 255).astype(np.uint8), "RGB")
+
+    draw = ImageDraw.Draw(image)
+    unit = min(width, height)
+    for _ in range(int(rng.integers(3, 7))):
+        cx, cy = rng.integers(0, width), rng.integers(0, height)
+        r = int(rng.integers(unit // 12, unit // 4))
+        colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        if rng.random() < 0.5:
+            draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour)
+        else:
+            draw.rectangle((cx - r, cy - r // 2, cx + r, cy + r // 2), fill=colour)
+
+    font_size = max(12, unit // 22)
+    font = _font(font_size)
+    lines = textwrap.wrap(prompt.strip(), width=max(12, int(width / (font_size * 0.55))))[:6]
+    text = "\n".join(lines) + f"\n[{quality}]"
+    margin = unit // 20
+    box = draw.multiline_textbbox((margin, margin), text, font=font, spacing=font_size // 4)
+    pad = font_size // 3
+    draw.rectangle((box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad), fill=(255, 255, 255))
+    draw.multiline_text((margin, margin), text, font=font, fill=(20, 20, 20), spacing=font_size // 4)
+    return image
+
+
+def render_edit(
+    prompt: str,
+    sources: list[Image.Image],
+    size: tuple[int, int],
+    editable: np.ndarray | None,
+    leak: float = 0.0,
+) -> Image.Image:
+    """Edit ``sources[0]`` at ``size``: the ``editable`` (HxW bool) area, or all of it without a mask.
+
+    The edited area blends the source with the prompt's picture and the other
+    sources; outside it, pixels are kept exactly unless ``leak`` > 0.
+    """
+    width, height = size
+    base = sources[0].convert("RGB")
+    if base.size != size:
+        base = base.resize(size, Image.Resampling.LANCZOS)
+    original = np.asarray(base, dtype=np.float32)
+    drawn = np.asarray(render_generation(prompt, width, height, "edit"), dtype=np.float32)
+    if len(sources) > 1:
+        others = np.mean(
+            [np.asarray(s.convert("RGB").resize(size, Image.Resampling.BILINEAR), dtype=np.float32) for s in sources[1:]],
+            axis=0,
+        )
+        edited = 0.4 * original + 0.3 * drawn + 0.3 * others
+    else:
+        edited = 0.5 * original + 0.5 * drawn
+
+    if editable is None:
+        return Image.fromarray(np.clip(np.rint(edited), 0, 255).astype(np.uint8), "RGB")
+    if editable.shape != (height, width):
+        editable = np.asarray(
+            Image.fromarray(editable.astype(np.uint8) * 255).resize(size, Image.Resampling.NEAREST)
+        ) >= 128
+    weight = editable.astype(np.float32)
+    if leak > 0:
+        # The real model treats the mask as guidance: change fades out beyond its edge, and a trace reaches everywhere.
+        halo = Image.fromarray(editable.astype(np.uint8) * 255).filter(ImageFilter.GaussianBlur(max(4, min(size) // 40)))
+        spill = leak * (0.1 + 0.9 * np.asarray(halo, dtype=np.float32) / 255.0)
+        weight = np.maximum(weight, spill)
+    weight = weight[..., None]
+    out = np.rint(original * (1 - weight) + edited * weight)
+    out = np.where(weight > 0, out, original)  # exactly the source where nothing may change
+    return Image.fromarray(np.clip(out, 0, 255).astype(np.uint8), "RGB")
+
+
+def encode(image: Image.Image, output_format: str, compression: int | None = None) -> bytes:
+    """PNG, or JPEG with a quality taken from ``output_compression`` (0-100, higher = better)."""
+    buffer = io.BytesIO()
+    if output_format == "jpeg":
+        quality = 95 if compression is None else max(1, min(95, int(compression)))
+        image.convert("RGB").save(buffer, "JPEG", quality=quality)
+    else:
+        image.save(buffer, "PNG", compress_level=1)  # speed over size: a stand-in should not be the bottleneck
+    return buffer.getvalue()
+
+
+@functools.lru_cache(maxsize=32)
+def generation_bytes(prompt: str, width: int, height: int, quality: str, output_format: str, compression: int | None) -> bytes:
+    """Encoded generation, cached: a zero-latency benchmark measures the client, not this encoder."""
+    return encode(render_generation(prompt, width, height, quality), output_format, compression)
