@@ -282,6 +282,41 @@ def inspect_upload(field: str, data: bytes, *, alpha: bool = False) -> UploadInf
         return UploadInfo(field, None, 0, 0, len(data))
 
 
+def _png_chunks_complete(data: bytes) -> bool:
+    """True if the PNG's chunks run, length by length, to an IEND chunk that ends the data."""
+    pos, end = len(_PNG_SIGNATURE), len(data)
+    while pos + 12 <= end:
+        length = int.from_bytes(data[pos : pos + 4], "big")
+        kind = data[pos + 4 : pos + 8]
+        pos += 12 + length
+        if kind == b"IEND":
+            return pos == end
+    return False
+
+
+def whole_image_size(data: bytes) -> tuple[int, int] | None:
+    """(width, height) if ``data`` is a complete PNG or JPEG file, else None.
+
+    A structural check, far cheaper than decoding: a PNG's chunks must lead to its
+    IEND chunk at the very end, a JPEG must end with its end-of-image marker, and
+    the header must parse. This is what catches truncated or spliced transfers.
+    """
+    if data.startswith(_PNG_SIGNATURE):
+        complete = _png_chunks_complete(data)
+    elif data.startswith(b"\xff\xd8\xff"):
+        complete = data.rstrip(b"\0").endswith(b"\xff\xd9")
+    else:
+        return None
+    if not complete:
+        return None
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            return Image.open(io.BytesIO(data)).size
+    except Exception:  # noqa: BLE001 - any failure means "not a whole image"
+        return None
+
+
 def decode_image(data: bytes) -> Image.Image:
     """Decode result bytes into a PIL image (loaded)."""
     image = Image.open(io.BytesIO(data))

@@ -6,7 +6,6 @@ in how they wait.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import json
@@ -29,7 +28,7 @@ from ._errors import (
     ServerError,
     ValidationError,
 )
-from ._images import EncodedImage, ImageInput, encode_source, inspect_upload
+from ._images import EncodedImage, ImageInput, encode_source, inspect_upload, whole_image_size
 from ._mask import Mask, MaskInput
 from ._rules import (
     DEFAULT_SIZE,
@@ -206,7 +205,7 @@ def _as_source_list(images: ImageInput | Sequence[ImageInput]) -> list[ImageInpu
 class ParsedResponse:
     """The one image of a 200 answer: its bytes or link, and everything else the server said."""
 
-    b64_json: str | None
+    b64_json: str | bytes | None  # bytes when read without the JSON parser
     url: str | None
     revised_prompt: str | None
     extras: dict[str, Any]
@@ -218,17 +217,19 @@ def parse_success(body: bytes, prepared: PreparedRequest, request_id: str | None
     def malformed(what: str) -> MalformedResponseError:
         return MalformedResponseError(f"The API answered 200 but {what}.", status=200, request_id=request_id)
 
-    try:
-        payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise malformed(f"the body is not JSON ({_describe_body(body)})") from None
+    payload, b64_bytes = _split_out_b64(body)
+    if payload is None:
+        try:
+            payload = json.loads(body)
+        except (ValueError, UnicodeDecodeError):
+            raise malformed(f"the body is not JSON ({_describe_body(body)})") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), list) or not payload["data"]:
         raise malformed("the body has no 'data' list with an image")
     item = payload["data"][0]
     if not isinstance(item, dict):
         raise malformed("'data[0]' is not an object")
-    b64, url = item.get("b64_json"), item.get("url")
-    if not isinstance(b64, str) and not isinstance(url, str):
+    b64, url = b64_bytes if b64_bytes is not None else item.get("b64_json"), item.get("url")
+    if not isinstance(b64, (str, bytes)) and not isinstance(url, str):
         raise malformed("'data[0]' has neither 'b64_json' nor 'url'")
     revised = item.get("revised_prompt")
     extras = {k: v for k, v in payload.items() if k != "data"}
@@ -238,16 +239,43 @@ def parse_success(body: bytes, prepared: PreparedRequest, request_id: str | None
     if len(payload["data"]) > 1:
         extras["ignored_images"] = len(payload["data"]) - 1
     return ParsedResponse(
-        b64 if isinstance(b64, str) else None,
-        url if isinstance(url, str) and not isinstance(b64, str) else None,
+        b64 if isinstance(b64, (str, bytes)) else None,
+        url if isinstance(url, str) and b64 is None else None,
         revised if isinstance(revised, str) else None,
         extras,
     )
 
 
-def decode_b64(text: str, request_id: str | None) -> bytes:
+_B64_KEY = re.compile(rb'"b64_json"\s*:\s*"')
+
+
+def _split_out_b64(body: bytes) -> tuple[Any, bytes | None]:
+    """Parse a body whose image is megabytes of base64 without running it through the JSON parser.
+
+    Base64 has no quotes or escapes, so the string ends at the next quote; the rest
+    of the body, with an empty string in its place, is parsed as usual. Returns
+    (None, None) whenever anything is unusual, and the caller parses the whole body.
+    """
+    match = _B64_KEY.search(body)
+    if match is None:
+        return None, None
+    start = match.end()
+    end = body.find(b'"', start)
+    if end < 0 or b"\\" in body[start:end]:  # an escaped "\/" or similar: take the slow, exact path
+        return None, None
     try:
-        return base64.b64decode(text, validate=True)
+        payload = json.loads(body[:start] + body[end:])
+    except (ValueError, UnicodeDecodeError):
+        return None, None
+    data = payload.get("data") if isinstance(payload, dict) else None
+    if not (isinstance(data, list) and data and isinstance(data[0], dict) and data[0].get("b64_json") == ""):
+        return None, None  # the key we found was not data[0]'s
+    return payload, body[start:end]
+
+
+def decode_b64(text: str | bytes, request_id: str | None) -> bytes:
+    try:
+        return binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):
         raise MalformedResponseError(
             "The API's b64_json is not valid base64 (truncated or corrupted in transit).", status=200, request_id=request_id
@@ -258,19 +286,20 @@ _MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "jpeg": b"\xff\xd8\xff"}
 
 
 def check_image_bytes(data: bytes, expected_format: str, request_id: str | None) -> tuple[int, int]:
-    """The (width, height) of result bytes; raises MalformedResponseError unless they are the expected format."""
+    """The (width, height) of result bytes; raises MalformedResponseError unless they are a whole image
+    of the expected format."""
     found = next((fmt for fmt, magic in _MAGIC.items() if data.startswith(magic)), None)
     if found != expected_format:
         what = f"a {found.upper()} image" if found else f"not an image ({_describe_body(data)})"
         raise MalformedResponseError(
             f"Expected a {expected_format.upper()} image but the result is {what}.", status=200, request_id=request_id
         )
-    info = inspect_upload("result", data)
-    if info.format != expected_format or not info.width:
+    size = whole_image_size(data)
+    if size is None:
         raise MalformedResponseError(
-            f"The result is not a readable {expected_format.upper()} image.", status=200, request_id=request_id
+            f"The result is a damaged or truncated {expected_format.upper()} file.", status=200, request_id=request_id
         )
-    return info.width, info.height
+    return size
 
 
 def _describe_body(body: bytes) -> str:

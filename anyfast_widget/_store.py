@@ -20,6 +20,7 @@ import os
 import re
 import secrets
 import sqlite3
+import threading
 import unicodedata
 from collections.abc import Iterator
 from datetime import datetime, timezone
@@ -84,7 +85,15 @@ class RunStore:
         self.root.mkdir(parents=True, exist_ok=True)
         (self.root / "inputs").mkdir(exist_ok=True)
         (self.root / "images").mkdir(exist_ok=True)
+        # One connection, kept open: closing the last one makes SQLite checkpoint and
+        # fsync, which would cost more than the whole rest of saving a result.
+        self._db = sqlite3.connect(self.root / "index.sqlite", timeout=60.0, check_same_thread=False)
+        self._db_lock = threading.Lock()
         with self._connect() as db:
+            # WAL lets readers and writers in other processes work at once; NORMAL
+            # keeps every commit atomic without an fsync per result.
+            db.execute("PRAGMA journal_mode=WAL")
+            db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
 
     def __repr__(self) -> str:
@@ -92,16 +101,14 @@ class RunStore:
 
     @contextlib.contextmanager
     def _connect(self) -> Iterator[sqlite3.Connection]:
-        db = sqlite3.connect(self.root / "index.sqlite", timeout=60.0)
-        try:
-            # WAL lets readers and writers in other processes work at once; NORMAL
-            # keeps every commit atomic without an fsync per result.
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            with db:
-                yield db
-        finally:
-            db.close()
+        """The index, for one transaction (committed on success), one thread at a time."""
+        with self._db_lock, self._db:
+            yield self._db
+
+    def close(self) -> None:
+        """Close the index; the files stay where they are."""
+        with self._db_lock:
+            self._db.close()
 
     # -- writing ---------------------------------------------------------------
 

@@ -13,10 +13,12 @@ import hashlib
 import hmac
 import io
 import json
+import queue
 import random
 import re
 import secrets
 import socket
+import sys
 import threading
 import time
 from collections import deque
@@ -194,7 +196,10 @@ class Simulator:
         self._stopping.clear()
         for handler, port in ((_ApiHandler, self.port), (_DownloadHandler, 0)):
             server = _Server((self.host, port), handler, self)
-            thread = threading.Thread(target=server.serve_forever, name=f"anyfast-sim-{handler.host}", daemon=True)
+            # A short poll interval makes stop() quick: tests start and stop hundreds of these.
+            thread = threading.Thread(
+                target=server.serve_forever, args=(0.02,), name=f"anyfast-sim-{handler.host}", daemon=True
+            )
             thread.start()
             self._servers.append(server)
             self._threads.append(thread)
@@ -315,16 +320,65 @@ class Simulator:
 
 
 class _Server(ThreadingHTTPServer):
+    """A threading HTTP server whose handler threads are started ahead of need.
+
+    Starting a thread waits for it to get the GIL; while other threads draw pictures
+    that wait made the accept loop fall behind a burst of new connections. Here the
+    loop only queues the connection; a waiting worker takes it, and a new worker is
+    started only when none is idle (so keep-alive connections never starve others).
+    """
+
     daemon_threads = True
     request_queue_size = 256
+    prestarted_workers = 24
 
     def __init__(self, address: tuple[str, int], handler: type, sim: Simulator) -> None:
         self.sim = sim
+        self._connections: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
+        self._idle = 0
+        self._workers: list[threading.Thread] = []
+        self._pool_lock = threading.Lock()
         super().__init__(address, handler)
+        for _ in range(self.prestarted_workers):
+            self._add_worker()
+
+    def _add_worker(self) -> None:
+        with self._pool_lock:
+            self._idle += 1
+            worker = threading.Thread(target=self._work, name="anyfast-sim-worker", daemon=True)
+            self._workers.append(worker)
+        worker.start()
+
+    def _work(self) -> None:
+        while (item := self._connections.get()) is not None:
+            with self._pool_lock:
+                self._idle -= 1
+            self.process_request_thread(*item)
+            with self._pool_lock:
+                self._idle += 1
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._pool_lock:
+            starved = self._idle <= self._connections.qsize()
+        self._connections.put((request, client_address))
+        if starved:
+            self._add_worker()
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        # A client that hung up (a timeout, a dropped-connection test) is normal here, not news.
+        if isinstance(sys.exc_info()[1], OSError):
+            return
+        super().handle_error(request, client_address)
+
+    def server_close(self) -> None:
+        super().server_close()
+        for _ in self._workers:
+            self._connections.put(None)
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # headers and body go out as separate writes
     host = "api"
     server: _Server
 
@@ -354,6 +408,12 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _headers(self) -> dict[str, str]:
         return {k.lower(): v for k, v in self.headers.items()}
+
+    def parse_request(self) -> bool:
+        # Latency counts from here, when the request line arrived, not from when a busy
+        # server got round to looking at the rest: that is what a client experiences.
+        self.arrived = time.time()
+        return super().parse_request()
 
 
 class _DownloadHandler(_Handler):
@@ -428,7 +488,7 @@ class _ApiHandler(_Handler):
 
     def do_POST(self) -> None:  # noqa: N802
         path = urlsplit(self.path).path
-        record = RecordedRequest("api", "POST", path, self._headers())
+        record = RecordedRequest("api", "POST", path, self._headers(), time=self.arrived)
         self.sim._record(record)
         try:
             body = self._read_body()
@@ -450,7 +510,7 @@ class _ApiHandler(_Handler):
             return self._send(400, _error_body(str(bad), "invalid_request_error", bad.param, bad.code))
         except _Refusal as refusal:
             return self._send(400, refusal.body)
-        self._deliver(payload, fault)
+        self._deliver(payload, fault, record.time)
 
     def _authorized(self) -> bool:
         given = self.headers.get("Authorization", "")
@@ -485,13 +545,17 @@ class _ApiHandler(_Handler):
             return self._drop()
         raise AssertionError(kind)
 
-    def _deliver(self, payload: dict[str, Any], fault: Fault | None) -> None:
+    def _deliver(self, payload: dict[str, Any], fault: Fault | None, arrived: float) -> None:
         item = payload["data"][0]
         if fault and fault.kind == "truncated_b64" and "b64_json" in item:
             item["b64_json"] = item["b64_json"][: len(item["b64_json"]) // 2 // 4 * 4]
         if fault and fault.kind == "invalid_b64" and "b64_json" in item:
             item["b64_json"] = "!!" + item["b64_json"][2:]
-        body = json.dumps(payload).encode()
+        body = _encode_payload(payload)
+        # Latency counts from arrival, as a client sees it: all the work above happens while "the model" thinks.
+        remaining = self.sim.latency - (time.time() - arrived)
+        if remaining > 0:
+            self.sim._wait(remaining)
         if not (fault and fault.kind == "slow_body"):
             return self._send(200, body)
         self.send_response(200)
@@ -543,8 +607,6 @@ class _ApiHandler(_Handler):
         width, height = parse_size(params.get("size", DEFAULT_SIZE))  # type: ignore[misc]
         output_format = params.get("output_format", "png")
         compression = params.get("output_compression")
-        if self.sim.latency:
-            self.sim._wait(self.sim.latency)
         if endpoint == "generations":
             data = _render.generation_bytes(params["prompt"], width, height, params.get("quality", "medium"), output_format, compression)
         else:
@@ -614,6 +676,20 @@ class _ApiHandler(_Handler):
                 "input_tokens_details": {"text_tokens": tokens_in, "image_tokens": 0},
             },
         }
+
+
+def _encode_payload(payload: dict[str, Any]) -> bytes:
+    """JSON for a success body; the base64 image (megabytes, nothing to escape) is spliced in, not scanned."""
+    item = payload["data"][0]
+    image = item.pop("b64_json", None)
+    if not isinstance(image, str) or not image.isascii() or '"' in image or "\\" in image:
+        if image is not None:
+            item["b64_json"] = image
+        return json.dumps(payload).encode()
+    text = json.dumps(payload)
+    marker = '"data": [{'
+    at = text.index(marker) + len(marker)
+    return (text[:at] + '"b64_json": "' + image + '", ' + text[at:]).encode()
 
 
 class _Refusal(Exception):
