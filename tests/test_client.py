@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import json
 
@@ -247,3 +248,88 @@ def test_an_oversized_response_is_cut_off(anyfast_simulator, run_dir):
     with Client(**options, max_download_bytes=10_000, retry=FAST_RETRY) as client:
         with pytest.raises(DownloadError, match="exceeds"):
             client.generate("big", response_format="url")
+
+
+def test_slow_bodies_arrive_whole(client, anyfast_simulator):
+    anyfast_simulator.fail_next("slow_body", chunks=6, delay=0.05)
+    result = client.generate("patiently")
+    assert result.attempts == 1 and result.image.size == (1024, 1024)
+
+
+def test_a_connection_dropped_mid_body_is_retried(client, anyfast_simulator):
+    anyfast_simulator.fail_next("drop_mid_body")
+    assert client.generate("again").attempts == 2
+
+
+def test_truncated_base64_is_caught_before_anything_is_saved(client, anyfast_simulator):
+    anyfast_simulator.fail_next("truncated_b64")
+    with pytest.raises(MalformedResponseError, match="truncated"):
+        client.generate("half")
+    assert len(client.store) == 0
+
+
+def test_transient_download_failures_are_retried(client, anyfast_simulator):
+    anyfast_simulator.fail_next("download_500")
+    result = client.generate("flaky storage", response_format="url")
+    assert result.path.exists() and len(anyfast_simulator.download_requests) == 2
+
+
+def test_a_download_that_never_answers_times_out(anyfast_simulator, run_dir):
+    anyfast_simulator.fail_next("download_hang", count=2, seconds=2)
+    options = dict(api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir)
+    with Client(**options, timeout=0.3, retry=RetryPolicy(max_retries=1, initial_backoff=0.01)) as client:
+        with pytest.raises(DownloadError, match="in time"):
+            client.generate("stuck", response_format="url")
+
+
+def test_a_source_over_50_mb_is_refused_before_sending(client, anyfast_simulator):
+    noise = np.random.default_rng(0).integers(0, 256, (4100, 4100, 3), dtype=np.uint8)
+    big = encode(Image.fromarray(noise), "PNG", compress_level=0)
+    assert len(big) > 50_000_000
+    with pytest.raises(ValidationError) as info:
+        client.edit("x", big)
+    assert (info.value.field, info.value.rule) == ("image[0]", "file_size")
+    assert api_calls(anyfast_simulator) == 0
+
+
+async def test_async_client_retries_and_raises_like_the_sync_one(anyfast_simulator, run_dir):
+    options = dict(api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir, retry=FAST_RETRY)
+    async with AsyncClient(**options) as client:
+        anyfast_simulator.fail_next("429", retry_after=0.05)
+        anyfast_simulator.fail_next("drop")
+        assert (await client.generate("twice failed")).attempts == 3
+        with pytest.raises(ModerationBlockedError):
+            await client.generate(f"{anyfast_simulator.moderation_trigger}")
+        with pytest.raises(ValidationError):
+            await client.edit("x", gradient(), mask=np.ones((3, 3), bool))
+        by_url = await client.generate("linked", response_format="url")
+        assert by_url.path.exists()
+
+
+def test_retry_policy_decisions():
+    policy = RetryPolicy(max_retries=3, initial_backoff=1.0, max_backoff=4.0, max_retry_after=60)
+    assert policy.delay(ServerError("x", status=503), 0) <= 1.0
+    assert 1.0 <= policy.delay(ServerError("x", status=503), 1) <= 2.0
+    assert policy.delay(ServerError("x", status=503), 5) is None
+    assert policy.delay(ServerError("x", status=503), 3) is None
+    assert 2.0 <= policy.delay(APIConnectionError("x"), 2) <= 4.0
+    assert policy.delay(RateLimitError("x", retry_after=7.0), 0) == 7.0
+    assert policy.delay(RateLimitError("x", retry_after=600.0), 0) is None
+    for never in (BadRequestError("x"), AuthenticationError("x"), ModerationBlockedError("x"), MalformedResponseError("x")):
+        assert policy.delay(never, 0) is None
+
+
+def test_default_timeouts_suit_slow_image_models(tmp_path):
+    with Client(api_key="sk-test", base_url="http://127.0.0.1:9", run_dir=tmp_path) as client:
+        assert client.timeout.read >= 300 and client.timeout.connect <= 10
+    with Client(api_key="sk-test", base_url="http://127.0.0.1:9", run_dir=tmp_path, timeout=60) as client:
+        assert client.timeout.read == 60 and client.timeout.connect == 10
+
+
+def test_results_display_in_a_notebook(client):
+    result = client.generate("a tiny preview", size="2048x2048", quality="low")
+    bundle = result._repr_mimebundle_()
+    preview = Image.open(io.BytesIO(base64.b64decode(bundle["image/png"])))
+    assert max(preview.size) <= 768
+    assert "a tiny preview" in bundle["text/html"] and "<img" in bundle["text/html"]
+    assert result.id in bundle["text/plain"]

@@ -41,8 +41,10 @@ def _grain(width: int, height: int) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(np.tile(tile, reps)[:height, :width]), "RGB")
 
 
-def render_generation(prompt: str, width: int, height: int, quality: str = "medium") -> Image.Image:
-    """A deterministic RGB picture of ``prompt`` at ``width`` x ``height``."""
+def render_generation(
+    prompt: str, width: int, height: int, quality: str = "medium", caption: bool = True
+) -> Image.Image:
+    """A deterministic RGB picture of ``prompt`` at ``width`` x ``height``, with the prompt written on it."""
     rng = np.random.default_rng(_seed(prompt, quality))
     top, bottom = rng.integers(30, 226, size=(2, 3))
     t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
@@ -61,16 +63,26 @@ def render_generation(prompt: str, width: int, height: int, quality: str = "medi
         else:
             draw.rectangle((cx - r, cy - r // 2, cx + r, cy + r // 2), fill=colour)
 
+    if caption:
+        _caption(image, f"{prompt.strip()}\n[{quality}]")
+    return image
+
+
+def _caption(image: Image.Image, text: str, origin: tuple[int, int] | None = None) -> None:
+    """Write ``text`` in a white box, wrapped to the picture's width."""
+    width, height = image.size
+    unit = min(width, height)
     font_size = max(12, unit // 22)
     font = _font(font_size)
-    lines = textwrap.wrap(prompt.strip(), width=max(12, int(width / (font_size * 0.55))))[:6]
-    text = "\n".join(lines) + f"\n[{quality}]"
+    lines = [part for line in text.splitlines() for part in textwrap.wrap(line, width=max(12, int(width / (font_size * 0.55))))]
+    text = "\n".join(lines[:7])
     margin = unit // 20
-    box = draw.multiline_textbbox((margin, margin), text, font=font, spacing=font_size // 4)
+    origin = origin or (margin, margin)
+    draw = ImageDraw.Draw(image)
+    box = draw.multiline_textbbox(origin, text, font=font, spacing=font_size // 4)
     pad = font_size // 3
     draw.rectangle((box[0] - pad, box[1] - pad, box[2] + pad, box[3] + pad), fill=(255, 255, 255))
-    draw.multiline_text((margin, margin), text, font=font, fill=(20, 20, 20), spacing=font_size // 4)
-    return image
+    draw.multiline_text(origin, text, font=font, fill=(20, 20, 20), spacing=font_size // 4)
 
 
 def render_edit(
@@ -90,7 +102,14 @@ def render_edit(
     if base.size != size:
         base = base.resize(size, Image.Resampling.LANCZOS)
     original = np.asarray(base, dtype=np.float32)
-    drawn = np.asarray(render_generation(prompt, width, height, "edit"), dtype=np.float32)
+    if editable is not None and editable.shape != (height, width):
+        editable = np.asarray(Image.fromarray(editable.astype(np.uint8) * 255).resize(size, Image.Resampling.NEAREST)) >= 128
+    # The edit's own caption goes inside the area it may change, so it stays readable.
+    text_at = None
+    if editable is not None and editable.any():
+        rows, cols = np.nonzero(editable.any(axis=1))[0], np.nonzero(editable.any(axis=0))[0]
+        text_at = (int(cols[0]) + min(width, height) // 40, int(rows[0]) + min(width, height) // 40)
+    drawn = np.asarray(render_generation(prompt, width, height, "edit", caption=False), dtype=np.float32)
     if len(sources) > 1:
         others = np.mean(
             [np.asarray(s.convert("RGB").resize(size, Image.Resampling.BILINEAR), dtype=np.float32) for s in sources[1:]],
@@ -100,12 +119,11 @@ def render_edit(
     else:
         edited = 0.5 * original + 0.5 * drawn
 
+    edited_image = Image.fromarray(np.clip(np.rint(edited), 0, 255).astype(np.uint8), "RGB")
+    _caption(edited_image, f"edit: {prompt.strip()}", text_at)
     if editable is None:
-        return Image.fromarray(np.clip(np.rint(edited), 0, 255).astype(np.uint8), "RGB")
-    if editable.shape != (height, width):
-        editable = np.asarray(
-            Image.fromarray(editable.astype(np.uint8) * 255).resize(size, Image.Resampling.NEAREST)
-        ) >= 128
+        return edited_image
+    edited = np.asarray(edited_image, dtype=np.float32)
     weight = editable.astype(np.float32)
     if leak > 0:
         # The real model treats the mask as guidance: change fades out beyond its edge, and a trace reaches everywhere.

@@ -21,6 +21,7 @@ import socket
 import sys
 import threading
 import time
+import traceback
 from collections import deque
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -510,6 +511,9 @@ class _ApiHandler(_Handler):
             return self._send(400, _error_body(str(bad), "invalid_request_error", bad.param, bad.code))
         except _Refusal as refusal:
             return self._send(400, refusal.body)
+        except Exception as exc:  # noqa: BLE001 - a bug here must still get an answer, and be seen
+            traceback.print_exc()
+            return self._send(500, _error_body(f"The simulator failed: {exc!r}", "simulator_error"))
         self._deliver(payload, fault, record.time)
 
     def _authorized(self) -> bool:
