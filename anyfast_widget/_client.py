@@ -20,6 +20,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from ._body import Body, ImageBody
 from ._errors import (
     AnyfastError,
     APIConnectionError,
@@ -37,7 +38,6 @@ from ._request import (
     PreparedRequest,
     Size,
     check_image_bytes,
-    decode_b64,
     error_for_status,
     parse_retry_after,
     parse_success,
@@ -153,29 +153,6 @@ def _transport_error(exc: httpx.TransportError, what: str) -> AnyfastError:
     return APIConnectionError(f"The connection to {what} failed or dropped ({type(exc).__name__}: {exc}).")
 
 
-class _ByteBudget:
-    """Counts a body's bytes as they arrive and stops a server that sends too many."""
-
-    def __init__(self, limit: int, too_big: Callable[[int], AnyfastError]) -> None:
-        self.limit, self.too_big = limit, too_big
-        self.chunks: list[bytes] = []
-        self.total = 0
-
-    def start(self, headers: httpx.Headers) -> None:
-        declared = headers.get("content-length")
-        if declared and declared.isdigit() and int(declared) > self.limit:
-            raise self.too_big(int(declared))
-
-    def add(self, chunk: bytes) -> None:
-        self.total += len(chunk)
-        if self.total > self.limit:
-            raise self.too_big(self.total)
-        self.chunks.append(chunk)
-
-    def body(self) -> bytes:
-        return b"".join(self.chunks)
-
-
 class _BaseClient:
     """Configuration, request building, response reading and saving: no I/O of its own."""
 
@@ -232,15 +209,15 @@ class _BaseClient:
 
     # -- reading -----------------------------------------------------------------
 
-    def _response_budget(self, prepared: PreparedRequest) -> _ByteBudget:
+    def _response_body(self, prepared: PreparedRequest) -> ImageBody:
         def too_big(n: int) -> AnyfastError:
             return MalformedResponseError(
                 f"The answer from {prepared.path} exceeds {self.max_response_bytes:,} bytes ({n:,}); reading stopped."
             )
 
-        return _ByteBudget(self.max_response_bytes, too_big)
+        return ImageBody(self.max_response_bytes, too_big)
 
-    def _download_budget(self) -> _ByteBudget:
+    def _download_body(self) -> Body:
         def too_big(n: int) -> AnyfastError:
             return DownloadError(
                 f"The result download exceeds {self.max_download_bytes:,} bytes ({n:,}); it was stopped.",
@@ -248,21 +225,21 @@ class _BaseClient:
                 hint="Raise max_download_bytes if this image really is that large.",
             )
 
-        return _ByteBudget(self.max_download_bytes, too_big)
+        return Body(self.max_download_bytes, too_big)
 
     @staticmethod
-    def _read_api_response(prepared: PreparedRequest, response: httpx.Response, body: bytes) -> ParsedResponse:
+    def _read_api_response(prepared: PreparedRequest, response: httpx.Response, body: ImageBody) -> ParsedResponse:
         request_id = response.headers.get("x-request-id")
         if response.status_code != 200:
-            error = error_for_status(response.status_code, response.headers, body, prepared)
+            error = error_for_status(response.status_code, response.headers, body.raw(), prepared)
             logger.info("%s %s -> %s (request id %s)", "POST", prepared.path, response.status_code, request_id)
             raise error
         return parse_success(body, prepared, request_id)
 
     @staticmethod
-    def _read_download(response: httpx.Response, body: bytes) -> bytes:
+    def _read_download(response: httpx.Response, body: Body) -> bytes:
         if response.status_code == 200:
-            return body
+            return body.raw()
         reason = "it has probably expired" if response.status_code in (401, 403) else "the download host refused it"
         raise DownloadError(
             f"The result's download link answered {response.status_code}: {reason}.",
@@ -390,44 +367,48 @@ class Client(_BaseClient):
 
     def _post_once(self, prepared: PreparedRequest) -> tuple[ParsedResponse, str | None]:
         request = self._build_api_request(self._http, prepared)
-        budget = self._response_budget(prepared)
+        body = self._response_body(prepared)
         try:
             response = self._http.send(request, stream=True)
             try:
-                budget.start(response.headers)
+                body.start(response.headers)
                 for chunk in response.iter_bytes():
-                    budget.add(chunk)
+                    body.add(chunk)
             finally:
                 response.close()
         except httpx.TransportError as exc:
             raise _transport_error(exc, self.base_url) from exc
-        return self._read_api_response(prepared, response, budget.body()), response.headers.get("x-request-id")
+        return self._read_api_response(prepared, response, body), response.headers.get("x-request-id")
 
     def _download_once(self, url: str) -> bytes:
-        budget = self._download_budget()
+        body = self._download_body()
         try:
             response = self._downloads.send(self._downloads.build_request("GET", url), stream=True)
             try:
-                budget.start(response.headers)
+                body.start(response.headers)
                 for chunk in response.iter_bytes():
-                    budget.add(chunk)
+                    body.add(chunk)
             finally:
                 response.close()
         except httpx.TransportError as exc:
             raise DownloadError(f"The result's download failed: {_transport_error(exc, 'the download host').message}") from exc
-        return self._read_download(response, budget.body())
+        return self._read_download(response, body)
+
+    def _download(self, url: str, request_id: str | None) -> bytes:
+        self._check_download_url(url, request_id)
+        data, _ = self._retrying(lambda: self._download_once(url))
+        return data
 
     def _execute(self, prepared: PreparedRequest, started: float) -> ImageResult:
         sent = time.perf_counter()
         (parsed, request_id), attempts = self._retrying(lambda: self._post_once(prepared))
         timings = {"request_s": time.perf_counter() - sent}
-        if parsed.url is not None:
-            self._check_download_url(parsed.url, request_id)
+        if parsed.image is not None:
+            data = parsed.image
+        else:  # a link instead (parse_success made sure there is one)
             fetched = time.perf_counter()
-            data, _ = self._retrying(lambda: self._download_once(parsed.url))  # type: ignore[arg-type]
+            data = self._download(str(parsed.url), request_id)
             timings["download_s"] = time.perf_counter() - fetched
-        else:
-            data = decode_b64(parsed.b64_json or "", request_id)
         timings["total_s"] = time.perf_counter() - started
         return self._save(prepared, parsed, data, request_id, timings, attempts)
 
@@ -518,43 +499,47 @@ class AsyncClient(_BaseClient):
 
     async def _post_once(self, prepared: PreparedRequest) -> tuple[ParsedResponse, str | None]:
         request = self._build_api_request(self._http, prepared)
-        budget = self._response_budget(prepared)
+        body = self._response_body(prepared)
         try:
             response = await self._http.send(request, stream=True)
             try:
-                budget.start(response.headers)
+                body.start(response.headers)
                 async for chunk in response.aiter_bytes():
-                    budget.add(chunk)
+                    body.add(chunk)
             finally:
                 await response.aclose()
         except httpx.TransportError as exc:
             raise _transport_error(exc, self.base_url) from exc
-        return self._read_api_response(prepared, response, budget.body()), response.headers.get("x-request-id")
+        return self._read_api_response(prepared, response, body), response.headers.get("x-request-id")
 
     async def _download_once(self, url: str) -> bytes:
-        budget = self._download_budget()
+        body = self._download_body()
         try:
             response = await self._downloads.send(self._downloads.build_request("GET", url), stream=True)
             try:
-                budget.start(response.headers)
+                body.start(response.headers)
                 async for chunk in response.aiter_bytes():
-                    budget.add(chunk)
+                    body.add(chunk)
             finally:
                 await response.aclose()
         except httpx.TransportError as exc:
             raise DownloadError(f"The result's download failed: {_transport_error(exc, 'the download host').message}") from exc
-        return self._read_download(response, budget.body())
+        return self._read_download(response, body)
+
+    async def _download(self, url: str, request_id: str | None) -> bytes:
+        self._check_download_url(url, request_id)
+        data, _ = await self._retrying(lambda: self._download_once(url))
+        return data
 
     async def _execute(self, prepared: PreparedRequest, started: float) -> ImageResult:
         sent = time.perf_counter()
         (parsed, request_id), attempts = await self._retrying(lambda: self._post_once(prepared))
         timings = {"request_s": time.perf_counter() - sent}
-        if parsed.url is not None:
-            self._check_download_url(parsed.url, request_id)
+        if parsed.image is not None:
+            data = parsed.image
+        else:  # a link instead (parse_success made sure there is one)
             fetched = time.perf_counter()
-            data, _ = await self._retrying(lambda: self._download_once(parsed.url))  # type: ignore[arg-type]
+            data = await self._download(str(parsed.url), request_id)
             timings["download_s"] = time.perf_counter() - fetched
-        else:
-            data = decode_b64(parsed.b64_json or "", request_id)
         timings["total_s"] = time.perf_counter() - started
         return await asyncio.to_thread(self._save, prepared, parsed, data, request_id, timings, attempts)

@@ -16,6 +16,7 @@ from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
 
+from ._body import ImageBody
 from ._errors import (
     AnyfastError,
     APIStatusError,
@@ -203,34 +204,51 @@ def _as_source_list(images: ImageInput | Sequence[ImageInput]) -> list[ImageInpu
 
 @dataclass
 class ParsedResponse:
-    """The one image of a 200 answer: its bytes or link, and everything else the server said."""
+    """The one image of a 200 answer (its bytes, or a link to them) and everything else the server said."""
 
-    b64_json: str | bytes | None  # bytes when read without the JSON parser
+    image: bytes | None  # decoded from b64_json
     url: str | None
     revised_prompt: str | None
     extras: dict[str, Any]
 
 
-def parse_success(body: bytes, prepared: PreparedRequest, request_id: str | None) -> ParsedResponse:
-    """Read a 200 body; raises MalformedResponseError if it is not what the API promises."""
+def parse_success(body: bytes | ImageBody, prepared: PreparedRequest, request_id: str | None) -> ParsedResponse:
+    """Read a 200 body; raises MalformedResponseError if it is not what the API promises.
+
+    An :class:`ImageBody` whose image was decoded while it arrived is used as it is;
+    anything else goes through the JSON parser whole.
+    """
 
     def malformed(what: str) -> MalformedResponseError:
         return MalformedResponseError(f"The API answered 200 but {what}.", status=200, request_id=request_id)
 
-    payload, b64_bytes = _split_out_b64(body)
+    split = body.split() if isinstance(body, ImageBody) else None
+    raw = body.raw() if isinstance(body, ImageBody) else body
+    payload: Any = None
+    if split is not None:
+        try:
+            payload = json.loads(split[0])
+        except (ValueError, UnicodeDecodeError):
+            payload = None
+        data = payload.get("data") if isinstance(payload, dict) else None
+        if not (isinstance(data, list) and data and isinstance(data[0], dict) and data[0].get("b64_json") == ""):
+            payload, split = None, None  # the key we found was not data[0]'s: read it the slow way
     if payload is None:
         try:
-            payload = json.loads(body)
+            payload = json.loads(raw)
         except (ValueError, UnicodeDecodeError):
-            raise malformed(f"the body is not JSON ({_describe_body(body)})") from None
+            raise malformed(f"the body is not JSON ({_describe_body(raw)})") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), list) or not payload["data"]:
         raise malformed("the body has no 'data' list with an image")
     item = payload["data"][0]
     if not isinstance(item, dict):
         raise malformed("'data[0]' is not an object")
-    b64, url = b64_bytes if b64_bytes is not None else item.get("b64_json"), item.get("url")
-    if not isinstance(b64, (str, bytes)) and not isinstance(url, str):
+    b64, url = item.get("b64_json"), item.get("url")
+    if not isinstance(b64, str) and not isinstance(url, str):
         raise malformed("'data[0]' has neither 'b64_json' nor 'url'")
+    image = None
+    if isinstance(b64, str):
+        image = split[1] if split is not None else decode_b64(b64, request_id)
     revised = item.get("revised_prompt")
     extras = {k: v for k, v in payload.items() if k != "data"}
     item_extras = {k: v for k, v in item.items() if k not in ("b64_json", "url", "revised_prompt")}
@@ -239,41 +257,14 @@ def parse_success(body: bytes, prepared: PreparedRequest, request_id: str | None
     if len(payload["data"]) > 1:
         extras["ignored_images"] = len(payload["data"]) - 1
     return ParsedResponse(
-        b64 if isinstance(b64, (str, bytes)) else None,
-        url if isinstance(url, str) and b64 is None else None,
+        image,
+        url if isinstance(url, str) and image is None else None,
         revised if isinstance(revised, str) else None,
         extras,
     )
 
 
-_B64_KEY = re.compile(rb'"b64_json"\s*:\s*"')
-
-
-def _split_out_b64(body: bytes) -> tuple[Any, bytes | None]:
-    """Parse a body whose image is megabytes of base64 without running it through the JSON parser.
-
-    Base64 has no quotes or escapes, so the string ends at the next quote; the rest
-    of the body, with an empty string in its place, is parsed as usual. Returns
-    (None, None) whenever anything is unusual, and the caller parses the whole body.
-    """
-    match = _B64_KEY.search(body)
-    if match is None:
-        return None, None
-    start = match.end()
-    end = body.find(b'"', start)
-    if end < 0 or b"\\" in body[start:end]:  # an escaped "\/" or similar: take the slow, exact path
-        return None, None
-    try:
-        payload = json.loads(body[:start] + body[end:])
-    except (ValueError, UnicodeDecodeError):
-        return None, None
-    data = payload.get("data") if isinstance(payload, dict) else None
-    if not (isinstance(data, list) and data and isinstance(data[0], dict) and data[0].get("b64_json") == ""):
-        return None, None  # the key we found was not data[0]'s
-    return payload, body[start:end]
-
-
-def decode_b64(text: str | bytes, request_id: str | None) -> bytes:
+def decode_b64(text: str, request_id: str | None) -> bytes:
     try:
         return binascii.a2b_base64(text, strict_mode=True)
     except (binascii.Error, ValueError):

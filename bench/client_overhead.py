@@ -19,7 +19,7 @@ from anyfast_widget import Client
 
 from ._simulator import API_KEY, simulator_process
 
-SIZES = {"1024x1024": 30, "2048x2048": 12}
+SIZES = {"1024x1024": 100, "2048x2048": 40}
 PROMPT = "a benchmark still life with lemons"
 
 
@@ -48,14 +48,17 @@ def run() -> list[dict[str, object]]:
                         times[name].append(time.perf_counter() - start)
                 ours_ms = statistics.median(times["ours"]) * 1000
                 sdk_ms = statistics.median(times["sdk"]) * 1000
+                # Each round times both back to back, so the ratio of a round cancels the
+                # machine's drift (disk writeback, the other core); report the median round.
+                ratio = statistics.median(o / s for o, s in zip(times["ours"], times["sdk"]))
                 rows.append(
                     {
-                        "benchmark": f"per-call time, {size} PNG, decoded to PIL (median of {rounds})",
+                        "benchmark": f"per-call time, {size} PNG, decoded to PIL (median of {rounds} paired rounds)",
                         "ours": f"{ours_ms:.1f} ms",
                         "peer / limit": f"openai SDK {sdk_ms:.1f} ms",
-                        "ratio": ours_ms / sdk_ms,
+                        "ratio": ratio,
                         "goal": "<= 1.00",
-                        "pass": ours_ms <= sdk_ms,
+                        "pass": ratio <= 1.0,
                     }
                 )
     return rows

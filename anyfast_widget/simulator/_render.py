@@ -55,7 +55,7 @@ def render_generation(
     draw = ImageDraw.Draw(image)
     unit = min(width, height)
     for _ in range(int(rng.integers(3, 7))):
-        cx, cy = rng.integers(0, width), rng.integers(0, height)
+        cx, cy = int(rng.integers(0, width)), int(rng.integers(0, height))
         r = int(rng.integers(unit // 12, unit // 4))
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
         if rng.random() < 0.5:

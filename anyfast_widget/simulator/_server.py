@@ -23,6 +23,7 @@ import threading
 import time
 import traceback
 from collections import deque
+import dataclasses
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -79,10 +80,12 @@ class Fault:
 
 @dataclass
 class UploadedFile:
+    """One file part of a multipart request."""
+
     field: str
     filename: str | None
     content_type: str | None
-    data: bytes = field(repr=False)
+    data: bytes = dataclasses.field(repr=False)
 
 
 @dataclass
@@ -129,8 +132,8 @@ def parse_multipart(body: bytes, content_type: str) -> tuple[dict[str, str], lis
             content = content[:-2]
         headers = {}
         for line in head.decode("utf-8", "replace").strip().split("\r\n"):
-            name, _, value = line.partition(":")
-            headers[name.strip().lower()] = value.strip()
+            key, _, value = line.partition(":")
+            headers[key.strip().lower()] = value.strip()
         params = dict(_DISPOSITION.findall(headers.get("content-disposition", "")))
         name = params.get("name")
         if name is None:
@@ -223,7 +226,7 @@ class Simulator:
 
     def _url(self, index: int) -> str:
         host, port = self._servers[index].server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     @property
     def base_url(self) -> str:
@@ -432,14 +435,14 @@ class _DownloadHandler(_Handler):
             return self._drop()
         if fault and fault.kind == "500":
             return self._send(500, b"<Error><Code>InternalError</Code></Error>", "application/xml")
+        token = match[1] if match else ""
         with self.sim._lock:
-            stored = self.sim._files.get(match[1]) if match else None
+            stored = self.sim._files.get(token)
         try:
             stamp = int(query.get("X-Expires", "0"))
         except ValueError:
             stamp = 0
-        signed = stored is not None and hmac.compare_digest(query.get("X-Signature", ""), self.sim._sign(match[1], stamp))
-        if not signed:
+        if stored is None or not hmac.compare_digest(query.get("X-Signature", ""), self.sim._sign(token, stamp)):
             return self._send(403, b"<Error><Code>SignatureDoesNotMatch</Code></Error>", "application/xml")
         data, mime, expires = stored
         if (fault and fault.kind == "expired") or time.time() >= expires:
@@ -614,7 +617,7 @@ class _ApiHandler(_Handler):
         if endpoint == "generations":
             data = _render.generation_bytes(params["prompt"], width, height, params.get("quality", "medium"), output_format, compression)
         else:
-            images = [Image.open(io.BytesIO(f.data)) for f in sources]
+            images: list[Image.Image] = [Image.open(io.BytesIO(f.data)) for f in sources]
             editable = None
             if mask is not None:
                 editable = np.asarray(Image.open(io.BytesIO(mask.data)).convert("RGBA").getchannel("A")) == 0

@@ -1,0 +1,100 @@
+"""Response bodies as they arrive: size-capped, and with the image decoded on the way in.
+
+A 200 from the API is a few hundred bytes of JSON around megabytes of base64.
+:class:`ImageBody` decodes that base64 chunk by chunk while the rest of the body
+is still on the wire, and hands the JSON parser only the small remainder. Both
+clients feed it from their read loops; it does no I/O itself.
+"""
+
+from __future__ import annotations
+
+import binascii
+import re
+from collections.abc import Callable, Mapping
+
+from ._errors import AnyfastError
+
+_B64_KEY = re.compile(rb'"b64_json"\s*:\s*"')
+_HEAD_LIMIT = 64 * 1024  # the key comes early; past this, stop looking
+
+
+class Body:
+    """Collects a body and stops a server that sends more than ``limit`` bytes."""
+
+    def __init__(self, limit: int, too_big: Callable[[int], AnyfastError]) -> None:
+        self.limit, self.too_big = limit, too_big
+        self._chunks: list[bytes] = []
+        self.total = 0
+
+    def start(self, headers: Mapping[str, str]) -> None:
+        """Refuse at once a body whose declared length is over the limit."""
+        declared = headers.get("content-length")
+        if declared and declared.isdigit() and int(declared) > self.limit:
+            raise self.too_big(int(declared))
+
+    def add(self, chunk: bytes) -> None:
+        self.total += len(chunk)
+        if self.total > self.limit:
+            raise self.too_big(self.total)
+        self._chunks.append(chunk)
+
+    def raw(self) -> bytes:
+        return b"".join(self._chunks)
+
+
+class ImageBody(Body):
+    """A body that may carry ``"b64_json": "<base64>"``, decoded as it streams in.
+
+    Base64 holds no quotes or escapes, so the string ends at the next quote. If the
+    body has any other shape (an escape inside the string, bad base64, no key),
+    :meth:`split` returns None and the caller parses :meth:`raw` the ordinary way.
+    """
+
+    def __init__(self, limit: int, too_big: Callable[[int], AnyfastError]) -> None:
+        super().__init__(limit, too_big)
+        self._state = "head"  # then "image", then "tail"; "off" once the shape is unusual
+        self._head = bytearray()
+        self._tail = bytearray()
+        self._carry = b""
+        self._decoded: list[bytes] = []
+
+    def add(self, chunk: bytes) -> None:
+        super().add(chunk)
+        if self._state == "head":
+            searched_from = max(0, len(self._head) - 32)
+            self._head += chunk
+            found = _B64_KEY.search(self._head, searched_from)
+            if found is None:
+                if len(self._head) > _HEAD_LIMIT:
+                    self._state = "off"
+                return
+            chunk = bytes(self._head[found.end() :])
+            del self._head[found.end() :]
+            self._state = "image"
+        if self._state == "image":
+            end = chunk.find(b'"')
+            self._decode(chunk if end < 0 else chunk[:end], final=end >= 0)
+            if end >= 0 and self._state == "image":
+                self._state = "tail"
+                self._tail += chunk[end:]
+        elif self._state == "tail":
+            self._tail += chunk
+
+    def _decode(self, text: bytes, final: bool) -> None:
+        if b"\\" in text:
+            self._state = "off"
+            return
+        text = self._carry + text
+        cut = len(text) if final else len(text) - len(text) % 4
+        try:
+            self._decoded.append(binascii.a2b_base64(text[:cut], strict_mode=True))
+        except (binascii.Error, ValueError):
+            self._state = "off"
+            return
+        self._carry = text[cut:]
+
+    def split(self) -> tuple[bytes, bytes] | None:
+        """(the JSON with an empty string for the image, the image's bytes), or None."""
+        if self._state != "tail":
+            return None
+        return bytes(self._head) + bytes(self._tail), b"".join(self._decoded)
