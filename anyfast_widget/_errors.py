@@ -164,21 +164,3 @@ class DownloadError(AnyfastError):
         "Presigned links expire quickly; response_format='b64_json' returns the image in the response itself."
     )
 
-
-__all__ = [
-    "AnyfastError",
-    "ValidationError",
-    "ConfigurationError",
-    "APIError",
-    "BadRequestError",
-    "ModerationBlockedError",
-    "AuthenticationError",
-    "PermissionDeniedError",
-    "RateLimitError",
-    "ServerError",
-    "APIStatusError",
-    "APITimeoutError",
-    "APIConnectionError",
-    "MalformedResponseError",
-    "DownloadError",
-]
