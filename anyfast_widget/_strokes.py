@@ -1,0 +1,156 @@
+"""Brush strokes, as the canvas sends them, rasterized into a Mask at full resolution.
+
+A stroke is a polyline in source-pixel coordinates with a radius and a mode (paint
+adds to the editable region, erase removes from it), drawn with round caps and
+joins like an HTML canvas path with ``lineCap = lineJoin = "round"``. A pixel is
+covered when its centre lies within ``radius`` of the polyline, which is what the
+canvas shows once its anti-aliased edge is cut at half coverage.
+
+The work is vectorised: each segment with its radius is a capsule, a convex shape,
+so every pixel row meets it in one interval. All (capsule, row) intervals of a
+run of same-mode strokes are computed at once and filled through a per-row
+difference array, so 50 strokes of 200 points cost milliseconds, not seconds.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Literal
+
+import numpy as np
+
+from ._mask import Mask
+
+Mode = Literal["paint", "erase"]
+
+
+@dataclass(frozen=True)
+class Stroke:
+    """One brush stroke: ``points`` (N x 2, x then y, in source pixels), ``radius`` in source pixels, ``mode``."""
+
+    points: np.ndarray
+    radius: float
+    mode: Mode = "paint"
+
+    def __post_init__(self) -> None:
+        points = np.asarray(self.points, dtype=np.float64).reshape(-1, 2)
+        if len(points) == 0 or not np.all(np.isfinite(points)):
+            raise ValueError("a stroke needs at least one point, and finite coordinates")
+        if not (np.isfinite(self.radius) and self.radius > 0):
+            raise ValueError(f"a stroke's radius must be positive, not {self.radius!r}")
+        if self.mode not in ("paint", "erase"):
+            raise ValueError(f"a stroke's mode is 'paint' or 'erase', not {self.mode!r}")
+        object.__setattr__(self, "points", points)
+
+    @classmethod
+    def from_json(cls, data: dict) -> Stroke:
+        """From the frontend's ``{"points": [x0, y0, x1, y1, ...], "radius": r, "mode": "paint"}``."""
+        return cls(np.asarray(data["points"], dtype=np.float64), float(data["radius"]), data.get("mode", "paint"))
+
+    def to_json(self) -> dict:
+        return {"points": self.points.ravel().tolist(), "radius": self.radius, "mode": self.mode}
+
+
+def _pieces(strokes: Sequence[Stroke]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Every vertex (its disc) and every segment (its body) of the strokes, with their radii."""
+    vertices = np.concatenate([s.points for s in strokes])
+    vertex_radii = np.concatenate([np.full(len(s.points), s.radius) for s in strokes])
+    starts = np.concatenate([s.points[:-1] for s in strokes])
+    ends = np.concatenate([s.points[1:] for s in strokes])
+    segment_radii = np.concatenate([np.full(len(s.points) - 1, s.radius) for s in strokes])
+    return vertices, vertex_radii, starts, ends, segment_radii
+
+
+def _ragged_rows(first: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For each shape k, the rows first[k] .. first[k] + count[k] - 1, flattened, with k for each."""
+    owner = np.repeat(np.arange(len(first)), count)
+    offsets = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
+    return owner, first[owner] + offsets
+
+
+def _rows(low: np.ndarray, high: np.ndarray, height: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each shape's pixel rows whose centres lie in [low, high], as (shape, row) pairs."""
+    top = np.maximum(np.ceil(low - 0.5), 0).astype(np.int64)
+    bottom = np.minimum(np.floor(high - 0.5), height - 1).astype(np.int64)
+    return _ragged_rows(top, np.maximum(bottom - top + 1, 0))
+
+
+def _disc_spans(centres: np.ndarray, radii: np.ndarray, height: int) -> tuple[np.ndarray, ...]:
+    k, row = _rows(centres[:, 1] - radii, centres[:, 1] + radii, height)
+    dy = row + 0.5 - centres[k, 1]
+    half = np.sqrt(np.maximum(radii[k] ** 2 - dy * dy, 0.0))
+    cx = centres[k, 0]
+    return row, cx - half, cx + half
+
+
+def _body_spans(a: np.ndarray, b: np.ndarray, radii: np.ndarray, height: int) -> tuple[np.ndarray, ...]:
+    """Row spans of each segment's body: the points within ``radius`` of the segment's line whose
+    projection falls on the segment (the rest of a capsule is its two end discs)."""
+    d = b - a
+    length = np.hypot(d[:, 0], d[:, 1])
+    keep = length > 0
+    a, d, length, radii = a[keep], d[keep], length[keep], radii[keep]
+    reach = radii * np.abs(d[:, 0]) / length  # how far the body's sides reach above and below the segment
+    low = np.minimum(a[:, 1], a[:, 1] + d[:, 1]) - reach
+    high = np.maximum(a[:, 1], a[:, 1] + d[:, 1]) + reach
+    k, row = _rows(low, high, height)
+    dx, dy, ax, ay = d[k, 0], d[k, 1], a[k, 0], a[k, 1]
+    u = row + 0.5 - ay
+    band = (radii * length)[k]
+    sq = (length * length)[k]
+    # Within the band: |(x - ax) dy - u dx| <= r L.  On the segment: 0 <= (x - ax) dx + u dy <= L^2.
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p1, p2 = (u * dx - band) / dy, (u * dx + band) / dy
+        q1, q2 = -u * dy / dx, (sq - u * dy) / dx
+    inf = np.inf
+    flat = dy == 0  # a horizontal segment: the band is every x, or none
+    inband = np.abs(u * dx) <= band
+    lo_p = np.where(flat, np.where(inband, -inf, inf), np.minimum(p1, p2))
+    hi_p = np.where(flat, np.where(inband, inf, -inf), np.maximum(p1, p2))
+    upright = dx == 0  # a vertical segment: the projection does not depend on x
+    onseg = (u * dy >= 0) & (u * dy <= sq)
+    lo_q = np.where(upright, np.where(onseg, -inf, inf), np.minimum(q1, q2))
+    hi_q = np.where(upright, np.where(onseg, inf, -inf), np.maximum(q1, q2))
+    return row, ax + np.maximum(lo_p, lo_q), ax + np.minimum(hi_p, hi_q)
+
+
+def _cover(strokes: Sequence[Stroke], width: int, height: int) -> np.ndarray:
+    """The HxW bool union of the strokes' discs and bodies (that is, of their capsules)."""
+    vertices, vertex_radii, starts, ends, segment_radii = _pieces(strokes)
+    spans = [_disc_spans(vertices, vertex_radii, height), _body_spans(starts, ends, segment_radii, height)]
+    row, left, right = (np.concatenate(parts) for parts in zip(*spans))
+    # Pixel j is covered when its centre j + 0.5 lies in [left, right].
+    first = np.maximum(np.ceil(left - 0.5), 0)
+    last = np.minimum(np.floor(right - 0.5), width - 1)
+    keep = first <= last
+    covered = np.zeros((height, width), dtype=bool)
+    if not keep.any():
+        return covered
+    row, first, last = row[keep], first[keep].astype(np.int64), last[keep].astype(np.int64)
+    # A difference array over the rows and columns actually touched, then a running sum.
+    r0, r1 = int(row.min()), int(row.max()) + 1
+    c0, c1 = int(first.min()), int(last.max()) + 2
+    span = c1 - c0
+    base = (row - r0) * span - c0
+    size = (r1 - r0) * span
+    diff = np.bincount(base + first, minlength=size) - np.bincount(base + last + 1, minlength=size)
+    covered[r0:r1, c0 : c1 - 1] = (np.cumsum(diff.reshape(r1 - r0, span), axis=1) > 0)[:, :-1]
+    return covered
+
+
+def rasterize(strokes: Iterable[Stroke], size: tuple[int, int], base: Mask | None = None) -> Mask:
+    """Apply ``strokes`` in order on top of ``base`` (or an empty mask) of ``size`` = (width, height)."""
+    width, height = size
+    if base is not None and base.size != (width, height):
+        raise ValueError(f"the base mask is {base.size[0]}x{base.size[1]}, not {width}x{height}")
+    region = base.region.copy() if base is not None else np.zeros((height, width), dtype=bool)
+    # Strokes of one mode in a row commute, so each run is filled in one pass.
+    for mode, run in groupby(strokes, key=lambda s: s.mode):
+        covered = _cover(list(run), width, height)
+        if mode == "paint":
+            region |= covered
+        else:
+            region &= ~covered
+    return Mask(region)
