@@ -63,80 +63,86 @@ def _pieces(strokes: Sequence[Stroke]) -> tuple[np.ndarray, np.ndarray, np.ndarr
     return vertices, vertex_radii, starts, ends, segment_radii
 
 
-def _ragged_rows(first: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For each shape k, the rows first[k] .. first[k] + count[k] - 1, flattened, with k for each."""
-    owner = np.repeat(np.arange(len(first)), count)
-    offsets = np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count)
-    return owner, first[owner] + offsets
-
-
 def _rows(low: np.ndarray, high: np.ndarray, height: int) -> tuple[np.ndarray, np.ndarray]:
-    """Each shape's pixel rows whose centres lie in [low, high], as (shape, row) pairs."""
+    """Each shape's pixel rows whose centres lie in [low, high]: (rows per shape, all rows flattened).
+
+    Pairs stay grouped by shape, so per-shape values reach them with ``np.repeat``.
+    """
     top = np.maximum(np.ceil(low - 0.5), 0).astype(np.int64)
     bottom = np.minimum(np.floor(high - 0.5), height - 1).astype(np.int64)
-    return _ragged_rows(top, np.maximum(bottom - top + 1, 0))
+    count = np.maximum(bottom - top + 1, 0)
+    starts = np.cumsum(count) - count
+    rows = np.arange(int(count.sum()), dtype=np.int64) + np.repeat(top - starts, count)
+    return count, rows
 
 
 def _disc_spans(centres: np.ndarray, radii: np.ndarray, height: int) -> tuple[np.ndarray, ...]:
-    k, row = _rows(centres[:, 1] - radii, centres[:, 1] + radii, height)
-    dy = row + 0.5 - centres[k, 1]
-    half = np.sqrt(np.maximum(radii[k] ** 2 - dy * dy, 0.0))
-    cx = centres[k, 0]
+    count, row = _rows(centres[:, 1] - radii, centres[:, 1] + radii, height)
+    dy = row + (0.5 - np.repeat(centres[:, 1], count))
+    half = np.sqrt(np.maximum(np.repeat(radii * radii, count) - dy * dy, 0.0))
+    cx = np.repeat(centres[:, 0], count)
     return row, cx - half, cx + half
 
 
 def _body_spans(a: np.ndarray, b: np.ndarray, radii: np.ndarray, height: int) -> tuple[np.ndarray, ...]:
     """Row spans of each segment's body: the points within ``radius`` of the segment's line whose
-    projection falls on the segment (the rest of a capsule is its two end discs)."""
+    projection falls on the segment (the rest of a capsule is its two end discs).
+
+    On the row at height ``u`` above the segment's start, the body is bounded by two
+    pairs of lines, each bound linear in ``u``: x - ax = u * slope + offset.
+    """
     d = b - a
     length = np.hypot(d[:, 0], d[:, 1])
     keep = length > 0
     a, d, length, radii = a[keep], d[keep], length[keep], radii[keep]
-    reach = radii * np.abs(d[:, 0]) / length  # how far the body's sides reach above and below the segment
-    low = np.minimum(a[:, 1], a[:, 1] + d[:, 1]) - reach
-    high = np.maximum(a[:, 1], a[:, 1] + d[:, 1]) + reach
-    k, row = _rows(low, high, height)
-    dx, dy, ax, ay = d[k, 0], d[k, 1], a[k, 0], a[k, 1]
-    u = row + 0.5 - ay
-    band = (radii * length)[k]
-    sq = (length * length)[k]
-    # Within the band: |(x - ax) dy - u dx| <= r L.  On the segment: 0 <= (x - ax) dx + u dy <= L^2.
+    dx, dy = d[:, 0], d[:, 1]
+    band, sq = radii * length, length * length
     with np.errstate(divide="ignore", invalid="ignore"):
-        p1, p2 = (u * dx - band) / dy, (u * dx + band) / dy
-        q1, q2 = -u * dy / dx, (sq - u * dy) / dx
-    inf = np.inf
-    flat = dy == 0  # a horizontal segment: the band is every x, or none
-    inband = np.abs(u * dx) <= band
-    lo_p = np.where(flat, np.where(inband, -inf, inf), np.minimum(p1, p2))
-    hi_p = np.where(flat, np.where(inband, inf, -inf), np.maximum(p1, p2))
-    upright = dx == 0  # a vertical segment: the projection does not depend on x
-    onseg = (u * dy >= 0) & (u * dy <= sq)
-    lo_q = np.where(upright, np.where(onseg, -inf, inf), np.minimum(q1, q2))
-    hi_q = np.where(upright, np.where(onseg, inf, -inf), np.maximum(q1, q2))
-    return row, ax + np.maximum(lo_p, lo_q), ax + np.minimum(hi_p, hi_q)
+        # Within the band: |(x - ax) dy - u dx| <= r L.
+        band_slope = np.where(dy != 0, dx / dy, 0.0)
+        band_off = np.where(dy != 0, np.abs(band / dy), np.inf)  # a horizontal segment: every x...
+        # On the segment: 0 <= (x - ax) dx + u dy <= L^2.
+        proj_slope = np.where(dx != 0, -dy / dx, 0.0)
+        proj_lo = np.where(dx != 0, np.minimum(0.0, sq / dx), -np.inf)  # a vertical one: every x...
+        proj_hi = np.where(dx != 0, np.maximum(0.0, sq / dx), np.inf)
+    reach = radii * np.abs(dx) / length  # how far the body's sides reach above and below the segment
+    low = np.minimum(a[:, 1], a[:, 1] + dy) - reach
+    high = np.maximum(a[:, 1], a[:, 1] + dy) + reach
+    # ...once the rows are limited to the body's own height, which [low, high] does.
+    count, row = _rows(low, high, height)
+    u = row + 0.5 - np.repeat(a[:, 1], count)
+    centre_band = u * np.repeat(band_slope, count)
+    centre_proj = u * np.repeat(proj_slope, count)
+    offset = np.repeat(band_off, count)
+    ax = np.repeat(a[:, 0], count)
+    left = ax + np.maximum(centre_band - offset, centre_proj + np.repeat(proj_lo, count))
+    right = ax + np.minimum(centre_band + offset, centre_proj + np.repeat(proj_hi, count))
+    return row, left, right
 
 
 def _cover(strokes: Sequence[Stroke], width: int, height: int) -> np.ndarray:
     """The HxW bool union of the strokes' discs and bodies (that is, of their capsules)."""
     vertices, vertex_radii, starts, ends, segment_radii = _pieces(strokes)
     spans = [_disc_spans(vertices, vertex_radii, height), _body_spans(starts, ends, segment_radii, height)]
-    row, left, right = (np.concatenate(parts) for parts in zip(*spans))
-    # Pixel j is covered when its centre j + 0.5 lies in [left, right].
-    first = np.maximum(np.ceil(left - 0.5), 0)
-    last = np.minimum(np.floor(right - 0.5), width - 1)
-    keep = first <= last
+    row, left, right = (np.concatenate(parts) for parts in zip(*spans, strict=True))
     covered = np.zeros((height, width), dtype=bool)
-    if not keep.any():
+    if not len(row):
         return covered
-    row, first, last = row[keep], first[keep].astype(np.int64), last[keep].astype(np.int64)
-    # A difference array over the rows and columns actually touched, then a running sum.
+    # Work inside the strokes' bounding box (every capsule lies within its radius of a vertex).
+    reach = float(vertex_radii.max()) + 1
+    c0 = int(np.clip(np.floor(vertices[:, 0].min() - reach), 0, width))
+    c1 = int(np.clip(np.ceil(vertices[:, 0].max() + reach), c0, width))
     r0, r1 = int(row.min()), int(row.max()) + 1
-    c0, c1 = int(first.min()), int(last.max()) + 2
-    span = c1 - c0
+    # Pixel j is covered when its centre j + 0.5 lies in [left, right]. An empty span
+    # gets last = first - 1, so its +1 and -1 below cancel: no filtering needed.
+    first = np.clip(np.ceil(left - 0.5), c0, c1).astype(np.int64)
+    last = np.maximum(np.clip(np.floor(right - 0.5), c0 - 1, c1 - 1).astype(np.int64), first - 1)
+    # A difference array over that box (one spare column), then a running sum along each row.
+    span = c1 - c0 + 1
     base = (row - r0) * span - c0
     size = (r1 - r0) * span
     diff = np.bincount(base + first, minlength=size) - np.bincount(base + last + 1, minlength=size)
-    covered[r0:r1, c0 : c1 - 1] = (np.cumsum(diff.reshape(r1 - r0, span), axis=1) > 0)[:, :-1]
+    covered[r0:r1, c0:c1] = (np.cumsum(diff.reshape(r1 - r0, span), axis=1) > 0)[:, :-1]
     return covered
 
 

@@ -50,7 +50,7 @@ def run() -> list[dict[str, object]]:
                 sdk_ms = statistics.median(times["sdk"]) * 1000
                 # Each round times both back to back, so the ratio of a round cancels the
                 # machine's drift (disk writeback, the other core); report the median round.
-                ratio = statistics.median(o / s for o, s in zip(times["ours"], times["sdk"]))
+                ratio = statistics.median(o / s for o, s in zip(times["ours"], times["sdk"], strict=True))
                 rows.append(
                     {
                         "benchmark": f"per-call time, {size} PNG, decoded to PIL (median of {rounds} paired rounds)",

@@ -25,7 +25,7 @@ def too_big(n: int) -> AnyfastError:
 def feed(body: bytes, cuts: list[int], cls=ImageBody) -> ImageBody:
     stream = cls(10**9, too_big)
     points = sorted({c % (len(body) + 1) for c in cuts} | {0, len(body)})
-    for a, b in zip(points, points[1:]):
+    for a, b in zip(points, points[1:], strict=False):
         stream.add(body[a:b])
     return stream
 

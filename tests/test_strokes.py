@@ -19,7 +19,7 @@ def brute_force(strokes, width=WIDTH, height=HEIGHT, base=None):
     region = np.zeros((height, width), bool) if base is None else base.copy()
     for stroke in strokes:
         pts = stroke.points
-        pairs = list(zip(pts[:-1], pts[1:])) or [(pts[0], pts[0])]
+        pairs = list(zip(pts[:-1], pts[1:], strict=True)) or [(pts[0], pts[0])]
         distance = np.full((height, width), np.inf)
         for a, b in pairs:
             ab = b - a

@@ -9,6 +9,7 @@ demos and benchmarks. See :class:`Simulator`.
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import hmac
 import io
@@ -23,7 +24,6 @@ import threading
 import time
 import traceback
 from collections import deque
-import dataclasses
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
