@@ -97,17 +97,23 @@ def _body_spans(a: np.ndarray, b: np.ndarray, radii: np.ndarray, height: int) ->
     a, d, length, radii = a[keep], d[keep], length[keep], radii[keep]
     dx, dy = d[:, 0], d[:, 1]
     band, sq = radii * length, length * length
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # Within the band: |(x - ax) dy - u dx| <= r L.
-        band_slope = np.where(dy != 0, dx / dy, 0.0)
-        band_off = np.where(dy != 0, np.abs(band / dy), np.inf)  # a horizontal segment: every x...
-        # On the segment: 0 <= (x - ax) dx + u dy <= L^2.
-        proj_slope = np.where(dx != 0, -dy / dx, 0.0)
-        proj_lo = np.where(dx != 0, np.minimum(0.0, sq / dx), -np.inf)  # a vertical one: every x...
-        proj_hi = np.where(dx != 0, np.maximum(0.0, sq / dx), np.inf)
+    # A segment within a billionth of level (or upright) is taken as exactly so: the
+    # difference is below what a double can hold, and the slopes would overflow.
+    sloped = np.abs(dy) > 1e-9 * length
+    leaning = np.abs(dx) > 1e-9 * length
+    dy_safe = np.where(sloped, dy, 1.0)
+    dx_safe = np.where(leaning, dx, 1.0)
+    # Within the band: |(x - ax) dy - u dx| <= r L.
+    band_slope = np.where(sloped, dx / dy_safe, 0.0)
+    band_off = np.where(sloped, np.abs(band / dy_safe), np.inf)  # a level segment: every x...
+    # On the segment: 0 <= (x - ax) dx + u dy <= L^2.
+    proj_slope = np.where(leaning, -dy / dx_safe, 0.0)
+    proj_lo = np.where(leaning, np.minimum(0.0, sq / dx_safe), -np.inf)  # an upright one: every x...
+    proj_hi = np.where(leaning, np.maximum(0.0, sq / dx_safe), np.inf)
     reach = radii * np.abs(dx) / length  # how far the body's sides reach above and below the segment
-    low = np.minimum(a[:, 1], a[:, 1] + dy) - reach
-    high = np.maximum(a[:, 1], a[:, 1] + dy) + reach
+    level_y = np.where(sloped, 0.0, dy)  # a level segment's rows: its start's, not a hair apart
+    low = np.minimum(a[:, 1], a[:, 1] + dy - level_y) - reach
+    high = np.maximum(a[:, 1], a[:, 1] + dy - level_y) + reach
     # ...once the rows are limited to the body's own height, which [low, high] does.
     count, row = _rows(low, high, height)
     u = row + 0.5 - np.repeat(a[:, 1], count)
