@@ -7,6 +7,7 @@ change the image, ``RunStore`` holds every result on disk, and
 """
 
 from ._client import DEFAULT_BASE_URL, AsyncClient, Client, RetryPolicy, __version__
+from ._composite import MaskChange, keep_outside, mask_change
 from ._errors import (
     AnyfastError,
     APIConnectionError,
@@ -38,6 +39,9 @@ __all__ = [
     "RetryPolicy",
     "ImageResult",
     "Mask",
+    "MaskChange",
+    "keep_outside",
+    "mask_change",
     "RunStore",
     "Violation",
     "nearest_sizes",

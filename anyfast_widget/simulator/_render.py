@@ -14,7 +14,9 @@ import hashlib
 import io
 import struct
 import textwrap
+import threading
 import zlib
+from collections import OrderedDict
 
 import numpy as np
 from PIL import Image, ImageChops, ImageDraw, ImageFilter, ImageFont
@@ -169,7 +171,44 @@ def _fast_png(rgb: np.ndarray) -> bytes:
     )
 
 
-@functools.lru_cache(maxsize=32)
+class _EncodedCache:
+    """Recently used encoded images, bounded by their total size (an 8-megapixel PNG weighs ~20 MB). Thread-safe."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._items: OrderedDict[tuple[object, ...], bytes] = OrderedDict()
+        self._bytes = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[object, ...]) -> bytes | None:
+        with self._lock:
+            data = self._items.get(key)
+            if data is not None:
+                self._items.move_to_end(key)
+            return data
+
+    def put(self, key: tuple[object, ...], data: bytes) -> None:
+        if len(data) > self.max_bytes:
+            return
+        with self._lock:
+            if key in self._items:
+                return
+            self._items[key] = data
+            self._bytes += len(data)
+            while self._bytes > self.max_bytes:
+                self._bytes -= len(self._items.popitem(last=False)[1])
+
+
+_generations = _EncodedCache(max_bytes=160_000_000)
+
+
 def generation_bytes(prompt: str, width: int, height: int, quality: str, output_format: str, compression: int | None) -> bytes:
-    """Encoded generation, cached: a zero-latency benchmark measures the client, not this encoder."""
-    return encode(render_generation(prompt, width, height, quality), output_format, compression)
+    """The encoded generation, cached: a zero-latency benchmark measures the client, not this encoder."""
+    if output_format != "jpeg":
+        compression = None  # it only affects JPEG; one cache entry per picture
+    key = (prompt, width, height, quality, output_format, compression)
+    data = _generations.get(key)
+    if data is None:
+        data = encode(render_generation(prompt, width, height, quality), output_format, compression)
+        _generations.put(key, data)
+    return data
