@@ -3,9 +3,19 @@
 ``Simulator`` is a context manager; ``python -m anyfast_widget.simulator`` serves
 from the command line; the pytest fixture ``anyfast_simulator`` gives each test a
 started server. It validates with the client's own rules module, returns
-deterministic pictures of the prompt and real masked edits, and has fault knobs.
+deterministic pictures of the prompt and real masked edits, serves ``url`` results
+from a second origin with expiring signed links, and has fault knobs
+(``Simulator.fail_next``, ``FAULT_KINDS``), also driven over HTTP:
+
+- ``POST /_simulator/faults`` ``{"kind": "503", "count": 2, ...options}``: queue faults;
+- ``GET /_simulator/faults``: the queued kinds;
+- ``POST /_simulator/config`` ``{"latency": 1.5, ...}`` / ``GET /_simulator/config``: the knobs;
+- ``GET /_simulator/requests``: counts (``count``, ``by_path``, ``downloads``) and a digest of each;
+- ``POST /_simulator/reset``: forget requests and queued faults.
 """
 
-from ._server import DOWNLOAD_FAULT_KINDS, FAULT_KINDS, Fault, RecordedRequest, Simulator, UploadedFile
+from ._faults import DOWNLOAD_FAULT_KINDS, FAULT_KINDS, Fault
+from ._records import RecordedRequest, UploadedFile
+from ._simulator import Simulator
 
-__all__ = ["Simulator", "Fault", "RecordedRequest", "UploadedFile", "FAULT_KINDS", "DOWNLOAD_FAULT_KINDS"]
+__all__ = ["DOWNLOAD_FAULT_KINDS", "FAULT_KINDS", "Fault", "RecordedRequest", "Simulator", "UploadedFile"]

@@ -1,33 +1,30 @@
-"""The stand-in server: the API's two endpoints over real HTTP on 127.0.0.1.
+"""HTTP handling: the API's two endpoints, the admin endpoints, and the download host.
 
-It validates with the same rules module the client uses (only the API's own
-rules), answers with OpenAI-style bodies, serves ``url`` results from a second
-listener that plays the presigned download host, and has fault knobs for tests,
-demos and benchmarks. See :class:`Simulator`.
+Validation uses the client's own rules module (only the API's own rules,
+``strict=False``); answers are OpenAI-style JSON; every response has a
+Content-Length (or is a deliberate fault) and an ``x-request-id``. The state all
+of this reads and changes lives on :class:`~._simulator.Simulator`.
 """
 
 from __future__ import annotations
 
 import base64
-import dataclasses
-import hashlib
-import hmac
 import io
 import json
 import queue
-import random
 import re
 import secrets
+import selectors
 import socket
 import sys
 import threading
 import time
 import traceback
-from collections import deque
-from dataclasses import dataclass, field
+import warnings
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import numpy as np
 from PIL import Image
@@ -35,8 +32,11 @@ from PIL import Image
 from .._images import inspect_upload
 from .._rules import (
     DEFAULT_SIZE,
+    EDIT_FILE_FIELDS,
     EDITS_PATH,
     GENERATIONS_PATH,
+    MODEL,
+    UploadInfo,
     Violation,
     check_mask,
     check_params,
@@ -44,283 +44,45 @@ from .._rules import (
     parse_size,
 )
 from . import _render
+from ._faults import ANSWER_FAULTS, Fault
+from ._links import Download, LinkStore
+from ._multipart import MultipartError, parse_multipart
+from ._records import RecordedRequest, UploadedFile
 
-MAX_BODY_BYTES = 17 * 50_000_000  # 16 sources and a mask at the API's file limit
+if TYPE_CHECKING:
+    from ._simulator import Simulator
 
-FAULT_KINDS = (
-    "429",  # rate limited; option retry_after (seconds) adds a Retry-After header
-    "500",
-    "502",
-    "503",
-    "504",
-    "html",  # a proxy's HTML error page (option status, default 502)
-    "drop",  # close the connection without answering
-    "drop_mid_body",  # send the headers and half the body, then close
-    "malformed_json",  # 200 with a body that is not JSON
-    "slow_body",  # the real answer, dribbled out (options chunks, delay)
-    "stall",  # say nothing for `seconds`, then close
-    "truncated_b64",  # b64_json cut short
-    "invalid_b64",  # b64_json with characters base64 does not have
-    "wrong_format",  # a JPEG when PNG was asked for, and the other way round
-)
-DOWNLOAD_FAULT_KINDS = ("expired", "hang", "500")
+#: Largest request body read: 16 sources and a mask at the API's file limit, plus slack.
+MAX_BODY_BYTES = 17 * 50_000_000 + 1_000_000
+ADMIN_PREFIX = "/_simulator/"
 
 
-@dataclass(frozen=True)
-class Fault:
-    """One scripted failure for the next API (or download) request."""
-
-    kind: str
-    retry_after: float | None = None
-    seconds: float = 5.0
-    status: int = 502
-    chunks: int = 8
-    delay: float = 0.05
-
-
-@dataclass
-class UploadedFile:
-    """One file part of a multipart request."""
-
-    field: str
-    filename: str | None
-    content_type: str | None
-    data: bytes = dataclasses.field(repr=False)
-
-
-@dataclass
-class RecordedRequest:
-    """What reached the server: for tests to check what a client really sent."""
-
-    host: str  # "api" or "download"
-    method: str
-    path: str
-    headers: dict[str, str]  # lower-case names
-    fields: dict[str, Any] = field(default_factory=dict)
-    files: list[UploadedFile] = field(default_factory=list)
-    time: float = field(default_factory=time.time)
-
-
-class _BadRequest(Exception):
-    def __init__(self, message: str, param: str | None = None, code: str | None = None) -> None:
-        super().__init__(message)
-        self.param, self.code = param, code
-
-
-def _error_body(message: str, kind: str, param: str | None = None, code: str | None = None) -> bytes:
+def error_body(message: str, kind: str, param: str | None = None, code: str | None = None) -> bytes:
+    """An OpenAI-style error: ``{"error": {"message", "type", "param", "code"}}``."""
     return json.dumps({"error": {"message": message, "type": kind, "param": param, "code": code}}).encode()
 
 
-_DISPOSITION = re.compile(r'(\w+)="((?:[^"\\]|\\.)*)"')
-
-
-def parse_multipart(body: bytes, content_type: str) -> tuple[dict[str, str], list[UploadedFile]]:
-    """Split a multipart/form-data body into text fields and files, byte-exact."""
-    match = re.search(r'boundary="?([^";]+)"?', content_type)
-    if not match:
-        raise _BadRequest("The multipart body has no boundary.")
-    delimiter = b"--" + match[1].encode()
-    fields: dict[str, str] = {}
-    files: list[UploadedFile] = []
-    for chunk in body.split(delimiter)[1:]:
-        if chunk.startswith(b"--"):
-            break
-        head, sep, content = chunk.partition(b"\r\n\r\n")
-        if not sep:
-            raise _BadRequest("A multipart part has no header block.")
-        if content.endswith(b"\r\n"):
-            content = content[:-2]
-        headers = {}
-        for line in head.decode("utf-8", "replace").strip().split("\r\n"):
-            key, _, value = line.partition(":")
-            headers[key.strip().lower()] = value.strip()
-        params = dict(_DISPOSITION.findall(headers.get("content-disposition", "")))
-        name = params.get("name")
-        if name is None:
-            raise _BadRequest("A multipart part has no name.")
-        if "filename" in params:
-            files.append(UploadedFile(name, params["filename"], headers.get("content-type"), content))
-        else:
-            fields[name] = content.decode("utf-8", "replace")
-    return fields, files
-
-
-class Simulator:
-    """A local stand-in for the Anyfast image API.
-
-    ``with Simulator() as sim:`` serves on ``sim.base_url`` (no ``/v1``; clients add
-    it), accepting ``Authorization: Bearer {sim.api_key}``. Knobs can be changed
-    while it runs: ``latency`` (seconds per image), ``url_ttl`` (seconds a download
-    link lives), ``leak`` (0-1: how much an edit changes outside its mask),
-    ``moderation_trigger`` (a word that gets prompts refused), ``refuse_masks``
-    (answer masked edits as an account without the Direct group), ``failure_rate``
-    (a share of API requests failing transiently, seeded). ``fail_next(kind, ...)``
-    scripts failures; ``requests``, ``api_requests`` and ``download_requests`` show
-    what arrived.
-    """
+class _Rejection(Exception):
+    """A request the API answers with an error status and an OpenAI-style body."""
 
     def __init__(
         self,
-        *,
-        host: str = "127.0.0.1",
-        port: int = 0,
-        api_key: str | None = None,
-        latency: float = 0.0,
-        url_ttl: float = 300.0,
-        leak: float = 0.0,
-        moderation_trigger: str = "blockme",
-        refuse_masks: bool = False,
-        failure_rate: float = 0.0,
-        seed: int = 0,
+        message: str,
+        param: str | None = None,
+        code: str | None = None,
+        kind: str = "invalid_request_error",
+        status: int = 400,
     ) -> None:
-        self.host, self.port = host, port
-        self.api_key = api_key or f"sk-sim-{secrets.token_hex(8)}"
-        self.latency = latency
-        self.url_ttl = url_ttl
-        self.leak = leak
-        self.moderation_trigger = moderation_trigger
-        self.refuse_masks = refuse_masks
-        self.failure_rate = failure_rate
-        self._random = random.Random(seed)
-        self._lock = threading.Lock()
-        self._faults: deque[Fault] = deque()
-        self._download_faults: deque[Fault] = deque()
-        self._records: list[RecordedRequest] = []
-        self._files: dict[str, tuple[bytes, str, float]] = {}
-        self._signing_key = secrets.token_bytes(16)
-        self._stopping = threading.Event()
-        self._servers: list[ThreadingHTTPServer] = []
-        self._threads: list[threading.Thread] = []
+        super().__init__(message)
+        self.status = status
+        self.body = error_body(message, kind, param, code)
 
-    # -- life cycle ------------------------------------------------------------
 
-    def start(self) -> Simulator:
-        if self._servers:
-            return self
-        self._stopping.clear()
-        for handler, port in ((_ApiHandler, self.port), (_DownloadHandler, 0)):
-            server = _Server((self.host, port), handler, self)
-            # A short poll interval makes stop() quick: tests start and stop hundreds of these.
-            thread = threading.Thread(
-                target=server.serve_forever, args=(0.02,), name=f"anyfast-sim-{handler.host}", daemon=True
-            )
-            thread.start()
-            self._servers.append(server)
-            self._threads.append(thread)
-        return self
+class _BodyUnread(_Rejection):
+    """A rejection before the body was read: the connection must close, or its bytes would be taken for the next request."""
 
-    def stop(self) -> None:
-        self._stopping.set()
-        for server in self._servers:
-            server.shutdown()
-            server.server_close()
-        for thread in self._threads:
-            thread.join(5)
-        self._servers, self._threads = [], []
 
-    def __enter__(self) -> Simulator:
-        return self.start()
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.stop()
-
-    def _url(self, index: int) -> str:
-        host, port = self._servers[index].server_address[:2]
-        return f"http://{host!s}:{port}"
-
-    @property
-    def base_url(self) -> str:
-        """Where the API answers, e.g. http://127.0.0.1:54321 (clients append /v1/images/...)."""
-        return self._url(0)
-
-    @property
-    def download_url(self) -> str:
-        """The separate origin that serves ``url`` results, as a presigned storage host would."""
-        return self._url(1)
-
-    def __repr__(self) -> str:
-        where = self.base_url if self._servers else "stopped"
-        return f"<Simulator {where}>"
-
-    # -- knobs -----------------------------------------------------------------
-
-    def fail_next(self, kind: str, count: int = 1, **options: Any) -> None:
-        """Make the next ``count`` API requests fail as ``kind`` (see FAULT_KINDS); or, for
-        ``download_expired``/``download_hang``/``download_500``, the next downloads."""
-        if kind.startswith("download_"):
-            kind = kind[len("download_") :]
-            if kind not in DOWNLOAD_FAULT_KINDS:
-                raise ValueError(f"unknown download fault {kind!r}; known: {DOWNLOAD_FAULT_KINDS}")
-            queue = self._download_faults
-        else:
-            if kind not in FAULT_KINDS:
-                raise ValueError(f"unknown fault {kind!r}; known: {FAULT_KINDS}")
-            queue = self._faults
-        with self._lock:
-            queue.extend(Fault(kind, **options) for _ in range(count))
-
-    def configure(self, **settings: Any) -> None:
-        """Change knobs by name (what the admin endpoint calls)."""
-        for name, value in settings.items():
-            if name not in ("latency", "url_ttl", "leak", "moderation_trigger", "refuse_masks", "failure_rate"):
-                raise ValueError(f"unknown setting {name!r}")
-            setattr(self, name, value)
-
-    def reset(self) -> None:
-        """Forget recorded requests and queued faults."""
-        with self._lock:
-            self._records.clear()
-            self._faults.clear()
-            self._download_faults.clear()
-
-    def _next_fault(self, downloads: bool = False) -> Fault | None:
-        with self._lock:
-            queue = self._download_faults if downloads else self._faults
-            if queue:
-                return queue.popleft()
-            if not downloads and self.failure_rate and self._random.random() < self.failure_rate:
-                return Fault("429", retry_after=0.05) if self._random.random() < 0.5 else Fault("503")
-        return None
-
-    # -- what arrived ------------------------------------------------------------
-
-    def _record(self, record: RecordedRequest) -> None:
-        with self._lock:
-            self._records.append(record)
-
-    @property
-    def requests(self) -> list[RecordedRequest]:
-        with self._lock:
-            return list(self._records)
-
-    @property
-    def api_requests(self) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.host == "api" and not r.path.startswith("/_simulator")]
-
-    @property
-    def download_requests(self) -> list[RecordedRequest]:
-        return [r for r in self.requests if r.host == "download"]
-
-    def request_count(self, path: str | None = None) -> int:
-        """API requests received, all or for one path (e.g. "/v1/images/edits")."""
-        return sum(1 for r in self.api_requests if path is None or r.path == path)
-
-    # -- download links ------------------------------------------------------------
-
-    def _sign(self, token: str, expires: int) -> str:
-        return hmac.new(self._signing_key, f"{token}:{expires}".encode(), hashlib.sha256).hexdigest()[:32]
-
-    def _publish(self, data: bytes, output_format: str) -> str:
-        token = secrets.token_urlsafe(12)
-        expires = time.time() + self.url_ttl
-        with self._lock:
-            self._files[token] = (data, f"image/{output_format}", expires)
-        ext = "jpg" if output_format == "jpeg" else "png"
-        stamp = int(expires)
-        return f"{self.download_url}/files/{token}.{ext}?X-Expires={stamp}&X-Signature={self._sign(token, stamp)}"
-
-    def _wait(self, seconds: float) -> None:
-        self._stopping.wait(seconds)
+# -- the server ----------------------------------------------------------------
 
 
 class _Server(ThreadingHTTPServer):
@@ -330,21 +92,50 @@ class _Server(ThreadingHTTPServer):
     that wait made the accept loop fall behind a burst of new connections. Here the
     loop only queues the connection; a waiting worker takes it, and a new worker is
     started only when none is idle (so keep-alive connections never starve others).
+    Open connections are tracked so that ``server_close`` ends them too.
     """
 
     daemon_threads = True
     request_queue_size = 256
-    prestarted_workers = 24
 
-    def __init__(self, address: tuple[str, int], handler: type, sim: Simulator) -> None:
+    def __init__(self, address: tuple[str, int], handler: type[_Handler], sim: Simulator, workers: int) -> None:
         self.sim = sim
+        # serve_forever() polls for shutdown; this loop sleeps until a connection or wake() instead,
+        # so stop() is immediate (tests start and stop hundreds of these) and an idle server costs nothing.
+        self._wake_reader, self._wake_writer = socket.socketpair()
+        self._stopped = False
         self._connections: queue.SimpleQueue[tuple[Any, Any] | None] = queue.SimpleQueue()
         self._idle = 0
         self._workers: list[threading.Thread] = []
+        self._open: set[socket.socket] = set()
         self._pool_lock = threading.Lock()
-        super().__init__(address, handler)
-        for _ in range(self.prestarted_workers):
+        self.address_family = socket.AF_INET6 if ":" in address[0] else socket.AF_INET
+        try:
+            super().__init__(address, handler)
+        except BaseException:
+            self._wake_reader.close()
+            self._wake_writer.close()
+            raise
+        for _ in range(workers):
             self._add_worker()
+
+    def serve(self) -> None:
+        """Accept connections until :meth:`wake` is called."""
+        with selectors.DefaultSelector() as selector:
+            selector.register(self.socket, selectors.EVENT_READ)
+            selector.register(self._wake_reader, selectors.EVENT_READ)
+            while not self._stopped:
+                for key, _ in selector.select():
+                    if key.fileobj is self.socket and not self._stopped:
+                        self._handle_request_noblock()  # type: ignore[attr-defined]  # socketserver's own step
+
+    def wake(self) -> None:
+        """Make :meth:`serve` return."""
+        self._stopped = True
+        try:
+            self._wake_writer.send(b"\0")
+        except OSError:
+            pass
 
     def _add_worker(self) -> None:
         with self._pool_lock:
@@ -357,182 +148,286 @@ class _Server(ThreadingHTTPServer):
         while (item := self._connections.get()) is not None:
             with self._pool_lock:
                 self._idle -= 1
-            self.process_request_thread(*item)
-            with self._pool_lock:
-                self._idle += 1
+            try:
+                self.process_request_thread(*item)
+            finally:
+                with self._pool_lock:
+                    self._idle += 1
+                    self._open.discard(item[0])
 
     def process_request(self, request: Any, client_address: Any) -> None:
         with self._pool_lock:
+            self._open.add(request)
             starved = self._idle <= self._connections.qsize()
         self._connections.put((request, client_address))
         if starved:
             self._add_worker()
 
     def handle_error(self, request: Any, client_address: Any) -> None:
-        # A client that hung up (a timeout, a dropped-connection test) is normal here, not news.
+        # A client that hung up (a timeout, a dropped-connection test, a stop()) is normal here, not news.
         if isinstance(sys.exc_info()[1], OSError):
             return
         super().handle_error(request, client_address)
 
     def server_close(self) -> None:
         super().server_close()
-        for _ in self._workers:
+        self._wake_reader.close()
+        self._wake_writer.close()
+        with self._pool_lock:
+            open_now, workers = list(self._open), list(self._workers)
+        for connection in open_now:  # idle keep-alive connections would otherwise hold their workers forever
+            try:
+                connection.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+        for _ in workers:
             self._connections.put(None)
+
+
+def make_server(host: str, port: int, handler: type[_Handler], sim: Simulator, workers: int) -> _Server:
+    return _Server((host, port), handler, sim, workers)
+
+
+# -- shared handler machinery ------------------------------------------------------
 
 
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out as separate writes
-    host = "api"
+    server_version = "anyfast-simulator"
+    sys_version = ""
+    host_role = "api"
     server: _Server
+    record: RecordedRequest | None = None
 
-    def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - quiet by design
+    def log_message(self, format: str, *args: Any) -> None:  # quiet by design
         pass
+
+    def version_string(self) -> str:
+        return self.server_version
 
     @property
     def sim(self) -> Simulator:
         return self.server.sim
 
-    def _send(self, status: int, body: bytes, content_type: str = "application/json", headers: dict[str, str] | None = None) -> None:
-        self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(body)))
-        self.send_header("x-request-id", f"req_{secrets.token_hex(12)}")
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(body)
-
-    def _drop(self) -> None:
-        self.close_connection = True
-        try:
-            self.connection.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
-
-    def _headers(self) -> dict[str, str]:
-        return {k.lower(): v for k, v in self.headers.items()}
-
     def parse_request(self) -> bool:
         # Latency counts from here, when the request line arrived, not from when a busy
         # server got round to looking at the rest: that is what a client experiences.
         self.arrived = time.time()
+        self.request_id = f"req_{secrets.token_hex(12)}"
+        self.record = None
         return super().parse_request()
 
-
-class _DownloadHandler(_Handler):
-    host = "download"
-
-    def do_GET(self) -> None:  # noqa: N802 - http.server's naming
-        self.sim._record(RecordedRequest("download", "GET", self.path, self._headers()))
+    def _begin_record(self, host: str | None = None) -> RecordedRequest:
         parts = urlsplit(self.path)
-        match = re.fullmatch(r"/files/([\w-]+)\.(png|jpg)", parts.path)
-        query = {k: v[0] for k, v in parse_qs(parts.query).items()}
-        denied = b"<?xml version='1.0'?><Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>"
-        fault = self.sim._next_fault(downloads=True)
+        self.record = RecordedRequest(
+            host or self.host_role,
+            self.command,
+            parts.path,
+            parts.query,
+            {k.lower(): v for k, v in self.headers.items()},
+            self.request_id,
+            time=self.arrived,
+        )
+        self.sim._record(self.record)
+        return self.record
+
+    def _start(self, status: int, length: int, content_type: str, headers: dict[str, str] | None = None) -> None:
+        """Status line and headers, Content-Length and x-request-id always among them."""
+        if self.record is not None:
+            self.record.status = status
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(length))
+        self.send_header("x-request-id", getattr(self, "request_id", None) or f"req_{secrets.token_hex(12)}")
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        if self.close_connection:
+            self.send_header("Connection", "close")
+        self.end_headers()
+
+    def _send(self, status: int, body: bytes, content_type: str = "application/json", headers: dict[str, str] | None = None) -> None:
+        self._start(status, len(body), content_type, headers)
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _drop(self) -> None:
+        """End the connection without (the rest of) an answer."""
+        self.close_connection = True
+        try:
+            self.wfile.flush()
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def send_error(self, code: int, message: str | None = None, explain: str | None = None) -> None:
+        # http.server calls this for what it cannot parse and for methods nobody handles:
+        # answer in the API's JSON, and close, since any body was not read.
+        self.close_connection = True
+        try:
+            phrase = HTTPStatus(code).phrase
+        except ValueError:
+            phrase = "Error"
+        self._send(code, error_body(message or phrase, "invalid_request_error"))
+
+    def _read_body(self) -> bytes:
+        """The request body, by Content-Length or chunked transfer coding."""
+        if "chunked" in self.headers.get("Transfer-Encoding", "").lower():
+            return self._read_chunked()
+        length = self.headers.get("Content-Length")
+        if length is None:
+            return b""
+        if not length.strip().isdigit():
+            raise _BodyUnread("The Content-Length header is not a number.")
+        size = int(length)
+        if size > MAX_BODY_BYTES:
+            raise _BodyUnread(f"The request body is {size:,} bytes, more than this server takes.", status=413)
+        body = self.rfile.read(size)
+        if len(body) < size:
+            raise ConnectionAbortedError("the client sent less than its Content-Length")
+        return body
+
+    def _read_chunked(self) -> bytes:
+        chunks: list[bytes] = []
+        total = 0
+        while True:
+            line = self.rfile.readline(1024)
+            if not line:
+                raise ConnectionAbortedError("the client hung up inside a chunked body")
+            try:
+                size = int(line.split(b";", 1)[0].strip(), 16)
+            except ValueError:
+                raise _BodyUnread("The chunked request body is malformed.") from None
+            if size == 0:
+                while self.rfile.readline(1024) not in (b"\r\n", b"\n", b""):
+                    pass  # trailer fields, ignored
+                return b"".join(chunks)
+            total += size
+            if total > MAX_BODY_BYTES:
+                raise _BodyUnread("The request body is larger than this server takes.", status=413)
+            chunk = self.rfile.read(size)
+            if len(chunk) < size:
+                raise ConnectionAbortedError("the client hung up inside a chunked body")
+            chunks.append(chunk)
+            self.rfile.readline(1024)  # the CRLF after each chunk
+
+
+# -- the download host ----------------------------------------------------------------
+
+
+class DownloadHandler(_Handler):
+    """The presigned-link host: a different origin that never needs (or should see) the API key."""
+
+    host_role = "download"
+
+    def do_HEAD(self) -> None:
+        self.do_GET()
+
+    def do_GET(self) -> None:
+        record = self._begin_record()
+        fault = self.sim._faults.next_download()
         if fault and fault.kind == "hang":
             self.sim._wait(fault.seconds)
             return self._drop()
         if fault and fault.kind == "500":
-            return self._send(500, b"<Error><Code>InternalError</Code></Error>", "application/xml")
-        token = match[1] if match else ""
-        with self.sim._lock:
-            stored = self.sim._files.get(token)
-        try:
-            stamp = int(query.get("X-Expires", "0"))
-        except ValueError:
-            stamp = 0
-        if stored is None or not hmac.compare_digest(query.get("X-Signature", ""), self.sim._sign(token, stamp)):
-            return self._send(403, b"<Error><Code>SignatureDoesNotMatch</Code></Error>", "application/xml")
-        data, mime, expires = stored
-        if (fault and fault.kind == "expired") or time.time() >= expires:
-            return self._send(403, denied, "application/xml")
-        self._send(200, data, mime)
+            answer = Download(500, b'<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code>'
+                              b"<Message>We encountered an internal error. Please try again.</Message></Error>",
+                              "application/xml")
+        elif fault and fault.kind == "expired":
+            answer = LinkStore.expired()
+        else:
+            answer = self.sim._links.get(record.path, record.query)
+        self._send(answer.status, answer.body, answer.content_type, {"x-amz-request-id": self.request_id[4:20].upper()})
 
 
-class _ApiHandler(_Handler):
-    host = "api"
+# -- the API --------------------------------------------------------------------------
 
-    def _read_body(self) -> bytes:
-        length = self.headers.get("Content-Length")
-        if length is None or not length.isdigit():
-            raise _BadRequest("A Content-Length header is required.")
-        if int(length) > MAX_BODY_BYTES:
-            raise _BadRequest("The request body is too large.")
-        return self.rfile.read(int(length))
 
-    # -- admin endpoints, for a test or benchmark in another process -------------
+class ApiHandler(_Handler):
+    """``POST /v1/images/generations`` and ``/v1/images/edits``, and the admin endpoints under ``/_simulator/``."""
 
-    def do_GET(self) -> None:  # noqa: N802
-        if self.path.startswith("/_simulator/requests"):
-            counts: dict[str, int] = {}
-            for record in self.sim.api_requests:
-                counts[record.path] = counts.get(record.path, 0) + 1
-            body = json.dumps({"count": sum(counts.values()), "by_path": counts, "downloads": len(self.sim.download_requests)})
-            return self._send(200, body.encode())
-        self._send(404, _error_body(f"Unknown path {self.path}.", "invalid_request_error"))
+    host_role = "api"
 
-    def _admin(self, path: str, body: bytes) -> None:
-        try:
-            payload = json.loads(body or b"{}")
-            if path == "/_simulator/faults":
-                options = {k: v for k, v in payload.items() if k not in ("kind", "count")}
-                self.sim.fail_next(payload["kind"], int(payload.get("count", 1)), **options)
-            elif path == "/_simulator/config":
-                self.sim.configure(**payload)
-            elif path == "/_simulator/reset":
-                self.sim.reset()
-            else:
-                return self._send(404, _error_body(f"Unknown path {path}.", "invalid_request_error"))
-        except (ValueError, KeyError, TypeError) as exc:
-            return self._send(400, _error_body(str(exc), "invalid_request_error"))
-        self._send(200, b'{"ok": true}')
-
-    # -- the API -------------------------------------------------------------------
-
-    def do_POST(self) -> None:  # noqa: N802
+    def do_GET(self) -> None:
         path = urlsplit(self.path).path
-        record = RecordedRequest("api", "POST", path, self._headers(), time=self.arrived)
-        self.sim._record(record)
+        if path.startswith(ADMIN_PREFIX):
+            self._begin_record("admin")
+            return self._admin_get(path)
+        self._begin_record()
+        self._send(404, error_body(f"Invalid URL (GET {path})", "invalid_request_error"))
+
+    def do_POST(self) -> None:
+        path = urlsplit(self.path).path
+        record = self._begin_record("admin" if path.startswith(ADMIN_PREFIX) else "api")
         try:
-            body = self._read_body()
-            if path.startswith("/_simulator/"):
-                return self._admin(path, body)
+            try:
+                body = self._read_body()
+            except _BodyUnread:
+                self.close_connection = True
+                raise
+            if record.host == "admin":
+                return self._admin_post(path, body)
             if path not in (GENERATIONS_PATH, EDITS_PATH):
-                return self._send(404, _error_body(f"Invalid URL (POST {path})", "invalid_request_error"))
-            if not self._authorized():
-                return self._send(
-                    401,
-                    _error_body("Incorrect API key provided.", "invalid_request_error", None, "invalid_api_key"),
-                )
-            fault = self.sim._next_fault()
-            if fault and fault.kind not in ("slow_body", "truncated_b64", "invalid_b64", "wrong_format"):
-                return self._fail(fault)
+                raise _Rejection(f"Invalid URL (POST {path})", status=404)
+            self._authorize()
             endpoint = "generations" if path == GENERATIONS_PATH else "edits"
-            payload = self._answer(endpoint, body, record, fault)
-        except _BadRequest as bad:
-            return self._send(400, _error_body(str(bad), "invalid_request_error", bad.param, bad.code))
-        except _Refusal as refusal:
-            return self._send(400, refusal.body)
+            # Parsed before any fault, so that the record shows what a failed attempt carried;
+            # a body that does not parse is only reported if no fault comes first, as at a gateway.
+            try:
+                record.fields, record.files = _parse_body(endpoint, body, self.headers.get("Content-Type", ""))
+                unparsable = None
+            except _Rejection as rejection:
+                unparsable = rejection
+            fault = self.sim._faults.next_api(self.sim.failure_rate)
+            if fault and fault.kind not in ANSWER_FAULTS:
+                return self._fail(fault)
+            if unparsable is not None:
+                raise unparsable
+            payload = self._answer(endpoint, record.fields, record.files, fault)
+        except _Rejection as rejection:
+            return self._send(rejection.status, rejection.body)
+        except ConnectionAbortedError:
+            return self._drop()  # the client went away mid-upload: nobody to answer
+        except OSError:
+            self.close_connection = True  # the client hung up while we answered
+            return
         except Exception as exc:  # noqa: BLE001 - a bug here must still get an answer, and be seen
             traceback.print_exc()
-            return self._send(500, _error_body(f"The simulator failed: {exc!r}", "simulator_error"))
-        self._deliver(payload, fault, record.time)
+            return self._send(500, error_body(f"The simulator failed: {exc!r}", "server_error"))
+        self._deliver(payload, fault)
 
-    def _authorized(self) -> bool:
-        given = self.headers.get("Authorization", "")
-        return hmac.compare_digest(given.encode(), f"Bearer {self.sim.api_key}".encode())
+    def _authorize(self) -> None:
+        given = self.headers.get("Authorization")
+        if not given:
+            raise _Rejection(
+                "You didn't provide an API key. You need to provide your API key in an Authorization header "
+                "using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
+                code="invalid_api_key",
+                status=401,
+            )
+        if not secrets.compare_digest(given.encode(), f"Bearer {self.sim.api_key}".encode()):
+            raise _Rejection("Incorrect API key provided.", code="invalid_api_key", status=401)
+
+    # -- faults ------------------------------------------------------------------------
 
     def _fail(self, fault: Fault) -> None:
         kind = fault.kind
         if kind == "429":
             headers = {} if fault.retry_after is None else {"Retry-After": f"{fault.retry_after:g}"}
-            body = _error_body("Rate limit reached for requests.", "requests", None, "rate_limit_exceeded")
+            body = error_body("Rate limit reached for requests. Please try again later.", "requests", None, "rate_limit_exceeded")
             return self._send(429, body, headers=headers)
         if kind in ("500", "502", "503", "504"):
-            return self._send(int(kind), _error_body("The server had an error while processing your request.", "server_error"))
+            message = {
+                "503": "The engine is currently overloaded, please try again later.",
+                "504": "The upstream server timed out while processing your request.",
+            }.get(kind, "The server had an error while processing your request. Sorry about that!")
+            return self._send(int(kind), error_body(message, "server_error"))
         if kind == "html":
-            page = f"<html><head><title>{fault.status} Bad Gateway</title></head><body><h1>{fault.status} Bad Gateway</h1></body></html>"
+            title = f"{fault.status} {_phrase(fault.status)}"
+            page = (
+                f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+                "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+            )
             return self._send(fault.status, page.encode(), "text/html")
         if kind == "drop":
             return self._drop()
@@ -540,74 +435,53 @@ class _ApiHandler(_Handler):
             self.sim._wait(fault.seconds)
             return self._drop()
         if kind == "malformed_json":
-            return self._send(200, b'{"created": 1, "data": [{"b64_json": "iVBORw0KGgo')
-        if kind == "drop_mid_body":
-            body = _error_body("x" * 4096, "padding")
-            self.send_response(200)
-            self.send_header("Content-Type", "application/json")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body[: len(body) // 2])
-            self.wfile.flush()
-            return self._drop()
-        raise AssertionError(kind)
+            return self._send(200, b'{"created": ' + str(int(time.time())).encode() + b', "data": [{"b64_json": "iVBORw0KGgo')
+        raise AssertionError(f"unhandled fault {kind}")
 
-    def _deliver(self, payload: dict[str, Any], fault: Fault | None, arrived: float) -> None:
+    def _deliver(self, payload: dict[str, Any], fault: Fault | None) -> None:
         item = payload["data"][0]
-        if fault and fault.kind == "truncated_b64" and "b64_json" in item:
-            item["b64_json"] = item["b64_json"][: len(item["b64_json"]) // 2 // 4 * 4]
-        if fault and fault.kind == "invalid_b64" and "b64_json" in item:
-            item["b64_json"] = "!!" + item["b64_json"][2:]
+        if fault and "b64_json" in item:
+            if fault.kind == "truncated_b64":
+                item["b64_json"] = item["b64_json"][: len(item["b64_json"]) // 2 // 4 * 4]
+            elif fault.kind == "invalid_b64":
+                item["b64_json"] = "!!" + item["b64_json"][2:]
         body = _encode_payload(payload)
         # Latency counts from arrival, as a client sees it: all the work above happens while "the model" thinks.
-        remaining = self.sim.latency - (time.time() - arrived)
+        remaining = self.sim.latency - (time.time() - self.arrived)
         if remaining > 0:
             self.sim._wait(remaining)
-        if not (fault and fault.kind == "slow_body"):
+        if not fault or fault.kind not in ("slow_body", "drop_mid_body"):
             return self._send(200, body)
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        step = max(1, len(body) // fault.chunks + 1)
+        self._start(200, len(body), "application/json")
+        if fault.kind == "drop_mid_body":
+            self.wfile.write(body[: len(body) // 2])
+            return self._drop()
+        step = max(1, -(-len(body) // fault.chunks))
         for start in range(0, len(body), step):
             self.wfile.write(body[start : start + step])
             self.wfile.flush()
-            self.sim._wait(fault.delay)
+            if start + step < len(body):
+                self.sim._wait(fault.delay)
 
-    # -- validation and pictures ------------------------------------------------------
+    # -- validation and pictures ---------------------------------------------------------
 
-    def _answer(self, endpoint: str, body: bytes, record: RecordedRequest, fault: Fault | None) -> dict[str, Any]:
-        content_type = self.headers.get("Content-Type", "")
-        if endpoint == "generations":
-            if not content_type.startswith("application/json"):
-                raise _BadRequest("The generations endpoint takes a JSON body (Content-Type: application/json).")
-            try:
-                params = json.loads(body)
-            except ValueError:
-                raise _BadRequest("We could not parse the JSON body of your request.") from None
-            if not isinstance(params, dict):
-                raise _BadRequest("The JSON body must be an object.")
-            files: list[UploadedFile] = []
-        else:
-            if not content_type.startswith("multipart/form-data"):
-                raise _BadRequest("The edits endpoint takes multipart/form-data.")
-            fields, files = parse_multipart(body, content_type)
-            params = dict(fields)
-            if "output_compression" in params:
-                text = params["output_compression"].strip()
-                params["output_compression"] = int(text) if re.fullmatch(r"-?\d+", text) else text
-        record.fields, record.files = params, files
+    def _answer(self, endpoint: str, params: dict[str, Any], files: list[UploadedFile], fault: Fault | None) -> dict[str, Any]:
         violations = check_params(endpoint, params, strict=False)
-        sources, mask = self._files(endpoint, files, violations)
+        violations += _wire_violations(params, violations)
+        sources: list[UploadedFile] = []
+        mask: UploadedFile | None = None
+        infos: list[UploadInfo] = []
+        if endpoint == "edits":
+            sources, mask, infos, file_violations = _check_files(files)
+            violations += file_violations
         if violations:
             first = violations[0]
-            raise _BadRequest(" ".join(str(v) for v in violations), first.field, first.rule)
+            raise _Rejection(" ".join(str(v) for v in violations), first.field, first.rule)
         self._moderate(endpoint, params)
         if mask is not None and self.sim.refuse_masks:
-            raise _Refusal(
-                "Mask editing is not available for this account's group. Select the Direct group in the console to use masks.",
-                "invalid_request_error",
+            raise _Rejection(
+                "Mask editing is not available for this account's group: select the Direct group for this key "
+                "in the Anyfast console to send masks, or edit without a mask.",
                 "mask",
                 "mask_not_allowed",
             )
@@ -615,37 +489,20 @@ class _ApiHandler(_Handler):
         output_format = params.get("output_format", "png")
         compression = params.get("output_compression")
         if endpoint == "generations":
-            data = _render.generation_bytes(params["prompt"], width, height, params.get("quality", "medium"), output_format, compression)
+            data = _render.generation_bytes(
+                params["prompt"], width, height, params.get("quality", "medium"), output_format, compression
+            )
         else:
-            images: list[Image.Image] = [Image.open(io.BytesIO(f.data)) for f in sources]
+            images = [_decode(f, info.field) for f, info in zip(sources, infos, strict=True)]
             editable = None
             if mask is not None:
-                editable = np.asarray(Image.open(io.BytesIO(mask.data)).convert("RGBA").getchannel("A")) == 0
+                editable = np.asarray(_decode(mask, "mask").convert("RGBA").getchannel("A")) == 0
             picture = _render.render_edit(params["prompt"], images, (width, height), editable, self.sim.leak)
             data = _render.encode(picture, output_format, compression)
-        return self._payload(params, data, output_format, fault)
-
-    def _files(
-        self, endpoint: str, files: list[UploadedFile], violations: list[Violation]
-    ) -> tuple[list[UploadedFile], UploadedFile | None]:
-        if endpoint == "generations":
-            return [], None
-        names = {f.field for f in files}
-        unknown = names - {"image", "image[]", "mask"}
-        if unknown:
-            raise _BadRequest(f"Unknown file field(s): {', '.join(sorted(unknown))}.", sorted(unknown)[0], "unknown_field")
-        if "image" in names and "image[]" in names:
-            raise _BadRequest("Send the source as 'image' or the sources as 'image[]', not both.", "image", "conflict")
-        sources = [f for f in files if f.field in ("image", "image[]")]
-        masks = [f for f in files if f.field == "mask"]
-        if len(masks) > 1:
-            raise _BadRequest("Only one mask may be sent.", "mask", "max_count")
-        infos = [inspect_upload(f"image[{i}]", f.data) for i, f in enumerate(sources)]
-        violations += check_sources(infos)
-        mask = masks[0] if masks else None
-        if mask is not None:
-            violations += check_mask(inspect_upload("mask", mask.data, alpha=True), infos[0] if infos else None, strict=False)
-        return sources, mask
+        if fault and fault.kind == "wrong_format":
+            output_format = "png" if output_format == "jpeg" else "jpeg"
+            data = _render.encode(Image.open(io.BytesIO(data)), output_format)
+        return self._payload(params, data, output_format, infos)
 
     def _moderate(self, endpoint: str, params: dict[str, Any]) -> None:
         trigger = self.sim.moderation_trigger
@@ -653,36 +510,189 @@ class _ApiHandler(_Handler):
             return
         if endpoint == "generations" and params.get("moderation") == "low":
             return
-        raise _Refusal(
+        raise _Rejection(
             "Your request was rejected as a result of our safety system. safety_violations=[violence].",
-            "image_generation_user_error",
             None,
             "moderation_blocked",
+            kind="image_generation_user_error",
         )
 
-    def _payload(self, params: dict[str, Any], data: bytes, output_format: str, fault: Fault | None) -> dict[str, Any]:
+    def _payload(self, params: dict[str, Any], data: bytes, output_format: str, sources: list[UploadInfo]) -> dict[str, Any]:
         prompt = str(params["prompt"]).strip()
-        item: dict[str, Any] = {"revised_prompt": f"{prompt}, rendered in a clean, detailed style"}
-        if fault and fault.kind == "wrong_format":
-            output_format = "png" if output_format == "jpeg" else "jpeg"
-            data = _render.encode(Image.open(io.BytesIO(data)), output_format)
+        item: dict[str, Any] = {}
         if params.get("response_format", "url") == "b64_json":
             item["b64_json"] = base64.b64encode(data).decode()
         else:
-            item["url"] = self.sim._publish(data, output_format)
+            item["url"] = self.sim._links.publish(data, output_format, self.sim.download_url, self.sim.url_ttl)
+        item["revised_prompt"] = f"{prompt}, rendered in a clean, detailed style"
         width, height = parse_size(params.get("size", DEFAULT_SIZE))  # type: ignore[misc]
-        tokens_in = len(prompt.split()) + 6
-        tokens_out = max(1, width * height // 4096)
+        text_tokens = len(prompt.split()) + 6
+        image_tokens = sum(max(1, s.width * s.height // 4096) for s in sources)
+        output_tokens = max(1, width * height // 4096)
         return {
             "created": int(time.time()),
             "data": [item],
             "usage": {
-                "input_tokens": tokens_in,
-                "output_tokens": tokens_out,
-                "total_tokens": tokens_in + tokens_out,
-                "input_tokens_details": {"text_tokens": tokens_in, "image_tokens": 0},
+                "input_tokens": text_tokens + image_tokens,
+                "output_tokens": output_tokens,
+                "total_tokens": text_tokens + image_tokens + output_tokens,
+                "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": image_tokens},
             },
         }
+
+    # -- admin endpoints, for a test, notebook or benchmark in another process ------------
+
+    def _admin_get(self, path: str) -> None:
+        sim = self.sim
+        if path == ADMIN_PREFIX + "requests":
+            records = sim.api_requests
+            by_path: dict[str, int] = {}
+            for record in records:
+                by_path[record.path] = by_path.get(record.path, 0) + 1
+            answer: Any = {
+                "count": len(records),
+                "by_path": by_path,
+                "downloads": len(sim.download_requests),
+                "requests": [r.summary() for r in records],
+            }
+        elif path == ADMIN_PREFIX + "config":
+            answer = sim.settings()
+        elif path == ADMIN_PREFIX + "faults":
+            answer = {"pending": sim.pending_faults()}
+        else:
+            return self._send(404, error_body(f"Unknown admin path {path}.", "invalid_request_error"))
+        self._send(200, json.dumps(answer).encode())
+
+    def _admin_post(self, path: str, body: bytes) -> None:
+        sim = self.sim
+        try:
+            payload = json.loads(body or b"{}")
+            if not isinstance(payload, dict):
+                raise TypeError("the body must be a JSON object")
+            if path == ADMIN_PREFIX + "faults":
+                options = {k: v for k, v in payload.items() if k not in ("kind", "count")}
+                if "kind" not in payload:
+                    raise ValueError("'kind' is required")
+                sim.fail_next(payload["kind"], payload.get("count", 1), **options)
+                answer: dict[str, Any] = {"pending": sim.pending_faults()}
+            elif path == ADMIN_PREFIX + "config":
+                sim.configure(**payload)
+                answer = sim.settings()
+            elif path == ADMIN_PREFIX + "reset":
+                sim.reset()
+                answer = {"ok": True}
+            else:
+                return self._send(404, error_body(f"Unknown admin path {path}.", "invalid_request_error"))
+        except (ValueError, TypeError) as exc:
+            return self._send(400, error_body(str(exc), "invalid_request_error"))
+        self._send(200, json.dumps(answer).encode())
+
+
+# -- request parsing, free of I/O ------------------------------------------------------------
+
+
+def _phrase(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return "Error"
+
+
+def _parse_body(endpoint: str, body: bytes, content_type: str) -> tuple[dict[str, Any], list[UploadedFile]]:
+    """The request's parameters and uploaded files; raises _Rejection for a body of the wrong kind."""
+    if endpoint == "generations":
+        return _json_params(body, content_type), []
+    return _multipart_params(body, content_type)
+
+
+def _json_params(body: bytes, content_type: str) -> dict[str, Any]:
+    if not content_type.lower().startswith("application/json"):
+        raise _Rejection(
+            f"The generations endpoint takes a JSON body (Content-Type: application/json), not {content_type or 'no content type'}."
+        )
+    try:
+        params = json.loads(body)
+    except ValueError:
+        raise _Rejection(
+            "We could not parse the JSON body of your request. (HINT: This likely means you aren't using your HTTP "
+            "library correctly. The OpenAI API expects a JSON payload.)"
+        ) from None
+    if not isinstance(params, dict):
+        raise _Rejection("The JSON body must be an object.")
+    return params
+
+
+def _multipart_params(body: bytes, content_type: str) -> tuple[dict[str, Any], list[UploadedFile]]:
+    if not content_type.lower().startswith("multipart/form-data"):
+        raise _Rejection(
+            f"The edits endpoint takes multipart/form-data, not {content_type or 'no content type'}: "
+            "the images must be uploaded as files."
+        )
+    try:
+        fields, files = parse_multipart(body, content_type)
+    except MultipartError as exc:
+        raise _Rejection(str(exc)) from None
+    for name in EDIT_FILE_FIELDS:
+        if name in fields:
+            raise _Rejection(f"{name!r} must be uploaded as a file (a part with a filename), not as text.", name, "file_required")
+    params: dict[str, Any] = dict(fields)
+    # Form fields arrive as text; the rules want the integer the spec declares.
+    if "output_compression" in params:
+        text = params["output_compression"].strip()
+        params["output_compression"] = int(text) if re.fullmatch(r"[+-]?\d{1,9}", text) else text
+    return params, files
+
+
+def _wire_violations(params: dict[str, Any], found: list[Violation]) -> list[Violation]:
+    """What the spec's schema requires beyond what ``check_params`` reports (see the module docstring of _rules)."""
+    reported = {v.field for v in found}
+    out: list[Violation] = []
+    if "model" not in params and "model" not in reported:
+        out.append(Violation("model", "required", "the model is missing.", f"send model={MODEL!r}."))
+    size = params.get("size")
+    if "size" in params and not isinstance(size, str) and "size" not in reported:
+        out.append(
+            Violation("size", "format", f"{size!r} is not a string; sizes are written WIDTHxHEIGHT.", f"send size as a string such as {DEFAULT_SIZE!r}.")
+        )
+    return out
+
+
+def _check_files(files: list[UploadedFile]) -> tuple[list[UploadedFile], UploadedFile | None, list[UploadInfo], list[Violation]]:
+    names = {f.field for f in files}
+    unknown = sorted(names - set(EDIT_FILE_FIELDS))
+    if unknown:
+        raise _Rejection(
+            f"The edits endpoint does not accept the file field(s) {', '.join(map(repr, unknown))}; "
+            f"it takes {', '.join(EDIT_FILE_FIELDS)}.",
+            unknown[0],
+            "unknown_field",
+        )
+    if "image" in names and "image[]" in names:
+        raise _Rejection("Send the source as 'image' or the sources as 'image[]', not both.", "image", "conflict")
+    if sum(f.field == "image" for f in files) > 1:
+        raise _Rejection("'image' takes one file; send several sources as 'image[]'.", "image", "max_count")
+    masks = [f for f in files if f.field == "mask"]
+    if len(masks) > 1:
+        raise _Rejection("Only one mask may be sent.", "mask", "max_count")
+    sources = [f for f in files if f.field in ("image", "image[]")]
+    infos = [inspect_upload(f"image[{i}]", f.data) for i, f in enumerate(sources)]
+    violations = check_sources(infos)
+    mask = masks[0] if masks else None
+    if mask is not None:
+        violations += check_mask(inspect_upload("mask", mask.data, alpha=True), infos[0] if infos else None, strict=False)
+    return sources, mask, infos, violations
+
+
+def _decode(upload: UploadedFile, field: str) -> Image.Image:
+    """The whole picture; a file whose header reads but whose data does not is a 400, not a crash."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(io.BytesIO(upload.data))
+            image.load()
+            return image if image.mode in ("RGB", "RGBA") else image.convert("RGBA")
+    except Exception as exc:  # noqa: BLE001 - any failure to decode is the upload's fault
+        raise _Rejection(f"{field}: the file could not be decoded ({exc}).", field, "unreadable") from None
 
 
 def _encode_payload(payload: dict[str, Any]) -> bytes:
@@ -697,11 +707,3 @@ def _encode_payload(payload: dict[str, Any]) -> bytes:
     marker = '"data": [{'
     at = text.index(marker) + len(marker)
     return (text[:at] + '"b64_json": "' + image + '", ' + text[at:]).encode()
-
-
-class _Refusal(Exception):
-    """A 400 from the provider's own checks (moderation, account), not from the parameter rules."""
-
-    def __init__(self, message: str, kind: str, param: str | None, code: str) -> None:
-        super().__init__(message)
-        self.body = _error_body(message, kind, param, code)

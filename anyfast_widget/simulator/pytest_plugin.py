@@ -6,11 +6,11 @@ from collections.abc import Iterator
 
 import pytest
 
-from ._server import Simulator
+from ._simulator import Simulator
 
 
 @pytest.fixture
 def anyfast_simulator() -> Iterator[Simulator]:
-    """A fresh Simulator on an ephemeral port, stopped after the test."""
+    """A fresh :class:`Simulator` on an ephemeral port with default knobs, stopped after the test."""
     with Simulator() as sim:
         yield sim

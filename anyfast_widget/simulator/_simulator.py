@@ -1,0 +1,247 @@
+"""The :class:`Simulator`: two listeners (the API and its download host), its knobs, and what it recorded."""
+
+from __future__ import annotations
+
+import secrets
+import threading
+from typing import Any, Self
+
+from ._faults import FaultPlan
+from ._links import LinkStore
+from ._records import RecordedRequest
+from ._server import ApiHandler, DownloadHandler, _Server, make_server
+
+
+def _number(name: str, value: object, low: float, high: float | None = None) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"{name} must be a number, not {value!r}")
+    if not (low <= value and (high is None or value <= high)):
+        bounds = f"from {low:g} to {high:g}" if high is not None else f"at least {low:g}"
+        raise ValueError(f"{name} must be {bounds}, not {value!r}")
+    return float(value)
+
+
+class Simulator:
+    """A local stand-in for the Anyfast image API, over real HTTP.
+
+    ``with Simulator() as sim:`` serves the API on ``sim.base_url`` (no ``/v1``: clients
+    append ``/v1/images/...``) and ``url`` results on ``sim.download_url``, a second
+    origin playing the presigned storage host. Clients must send
+    ``Authorization: Bearer {sim.api_key}`` (a random ``sk-sim-...`` key unless given).
+
+    Knobs, plain attributes that may change while it serves (or all at once with
+    :meth:`configure`, which checks them):
+
+    - ``latency``: seconds from a request's arrival to its successful answer;
+    - ``url_ttl``: seconds a download link lives, then 403 with S3-style XML;
+    - ``leak`` (0-1): how much an edit changes pixels outside its mask (0: none at all);
+    - ``moderation_trigger``: a word (any case) that gets a prompt refused with
+      ``moderation_blocked``, unless a generation sends ``moderation="low"``; "" disables;
+    - ``refuse_masks``: answer every masked edit as an account without the Direct group;
+    - ``failure_rate`` (0-1): a share of API requests answered with a transient 429
+      (with Retry-After) or 503, drawn from an RNG seeded with ``seed``.
+
+    ``workers`` handler threads are started ahead of need (more start when all are busy).
+
+    :meth:`fail_next` queues scripted faults; :attr:`requests`, :attr:`api_requests`
+    and :attr:`download_requests` show what arrived. The same controls are served over
+    HTTP under ``/_simulator/`` for a process that only has the URL.
+    """
+
+    def __init__(
+        self,
+        *,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        api_key: str | None = None,
+        latency: float = 0.0,
+        url_ttl: float = 300.0,
+        leak: float = 0.0,
+        moderation_trigger: str = "blockme",
+        refuse_masks: bool = False,
+        failure_rate: float = 0.0,
+        seed: int = 0,
+        workers: int = 24,
+    ) -> None:
+        self.host, self.port = host, port
+        self.api_key = api_key or f"sk-sim-{secrets.token_hex(16)}"
+        self.latency = 0.0
+        self.url_ttl = 300.0
+        self.leak = 0.0
+        self.moderation_trigger = "blockme"
+        self.refuse_masks = False
+        self.failure_rate = 0.0
+        self.workers = workers
+        self._faults = FaultPlan(seed)
+        self.configure(
+            latency=latency,
+            url_ttl=url_ttl,
+            leak=leak,
+            moderation_trigger=moderation_trigger,
+            refuse_masks=refuse_masks,
+            failure_rate=failure_rate,
+        )
+        self._links = LinkStore()
+        self._lock = threading.Lock()
+        self._records: list[RecordedRequest] = []
+        self._stopping = threading.Event()
+        self._servers: list[_Server] = []
+        self._threads: list[threading.Thread] = []
+
+    # -- life cycle ------------------------------------------------------------------
+
+    def start(self) -> Self:
+        """Start serving (both listeners); returns self. Starting a started simulator does nothing."""
+        if self._servers:
+            return self
+        self._stopping.clear()
+        # The download host needs few workers: a download is a dictionary look-up.
+        for handler, port, workers in ((ApiHandler, self.port, self.workers), (DownloadHandler, 0, 4)):
+            try:
+                server = make_server(self.host, port, handler, self, workers)
+            except OSError:
+                self.stop()
+                raise
+            thread = threading.Thread(target=server.serve, name=f"anyfast-sim-{handler.host_role}", daemon=True)
+            thread.start()
+            self._servers.append(server)
+            self._threads.append(thread)
+        return self
+
+    def stop(self) -> None:
+        """Stop serving, end open connections (and any stall in progress), free the ports."""
+        self._stopping.set()
+        for server in self._servers:
+            server.wake()
+        for thread in self._threads:
+            thread.join(5)
+        for server in self._servers:
+            server.server_close()
+        self._servers, self._threads = [], []
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()
+
+    def _origin(self, index: int) -> str:
+        if not self._servers:
+            raise RuntimeError("the simulator is not running; call start() or use it in a with block")
+        host, port = self._servers[index].server_address[:2]
+        host = str(host)
+        return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+    @property
+    def base_url(self) -> str:
+        """Where the API answers, e.g. ``http://127.0.0.1:54321`` (clients append ``/v1/images/...``)."""
+        return self._origin(0)
+
+    @property
+    def download_url(self) -> str:
+        """The separate origin that serves ``url`` results, as a presigned storage host would."""
+        return self._origin(1)
+
+    def __repr__(self) -> str:
+        return f"<Simulator {self.base_url if self._servers else 'stopped'}>"
+
+    # -- knobs -------------------------------------------------------------------------
+
+    def fail_next(self, kind: str | int, count: int = 1, **options: Any) -> None:
+        """Make the next ``count`` API requests fail as ``kind``, in order, before any other queued later.
+
+        ``kind`` is a key of ``FAULT_KINDS`` (``"429"``, ``"503"``, ``"html"``, ``"drop"``,
+        ``"stall"``, ``"slow_body"``, ...), or ``"download_expired"``, ``"download_hang"``,
+        ``"download_500"`` for the next downloads. ``options`` are :class:`Fault`'s fields:
+        ``retry_after`` (429), ``seconds`` (stall, hang), ``status`` (html), ``chunks`` and
+        ``delay`` (slow_body). Faults hit requests that passed the key check.
+        Raises ValueError for an unknown kind or option, TypeError for an option of the wrong type.
+        """
+        self._faults.add(kind, count, **options)
+
+    def pending_faults(self) -> list[str]:
+        """Queued fault kinds, in the order they will happen (download ones prefixed ``download_``)."""
+        return self._faults.pending()
+
+    def configure(self, **settings: Any) -> None:
+        """Change knobs by name, checking each (what the admin endpoint and the CLI call).
+
+        Accepts latency, url_ttl, leak, moderation_trigger, refuse_masks, failure_rate
+        and seed (re-seeds the failure RNG). Raises ValueError for an unknown name or a
+        value out of range, TypeError for a value of the wrong type, before changing anything.
+        """
+        checked: dict[str, Any] = {}
+        for name, value in settings.items():
+            if name in ("latency", "url_ttl"):
+                checked[name] = _number(name, value, 0)
+            elif name in ("leak", "failure_rate"):
+                checked[name] = _number(name, value, 0, 1)
+            elif name == "moderation_trigger":
+                if value is not None and not isinstance(value, str):
+                    raise TypeError(f"moderation_trigger must be text, not {value!r}")
+                checked[name] = value or ""
+            elif name == "refuse_masks":
+                if not isinstance(value, bool):
+                    raise TypeError(f"refuse_masks must be true or false, not {value!r}")
+                checked[name] = value
+            elif name == "seed":
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise TypeError(f"seed must be an integer, not {value!r}")
+                checked[name] = value
+            else:
+                raise ValueError(
+                    f"unknown setting {name!r}; known: latency, url_ttl, leak, moderation_trigger, refuse_masks, "
+                    "failure_rate, seed"
+                )
+        for name, value in checked.items():
+            if name == "seed":
+                self._faults.reseed(value)
+            else:
+                setattr(self, name, value)
+
+    def settings(self) -> dict[str, Any]:
+        """The knobs' current values."""
+        return {
+            "latency": self.latency,
+            "url_ttl": self.url_ttl,
+            "leak": self.leak,
+            "moderation_trigger": self.moderation_trigger,
+            "refuse_masks": self.refuse_masks,
+            "failure_rate": self.failure_rate,
+        }
+
+    def reset(self) -> None:
+        """Forget recorded requests and queued faults (knobs and published links stay)."""
+        with self._lock:
+            self._records.clear()
+        self._faults.clear()
+
+    def _wait(self, seconds: float) -> None:
+        """Sleep, but wake at once when the simulator stops."""
+        self._stopping.wait(seconds)
+
+    # -- what arrived --------------------------------------------------------------------
+
+    def _record(self, record: RecordedRequest) -> None:
+        with self._lock:
+            self._records.append(record)
+
+    @property
+    def requests(self) -> list[RecordedRequest]:
+        """Every request so far (API, download and admin), in order of arrival."""
+        with self._lock:
+            return list(self._records)
+
+    @property
+    def api_requests(self) -> list[RecordedRequest]:
+        """Requests to the API host, admin endpoints left out."""
+        return [r for r in self.requests if r.host == "api"]
+
+    @property
+    def download_requests(self) -> list[RecordedRequest]:
+        """Requests to the download host: a test can check that none carried the API key."""
+        return [r for r in self.requests if r.host == "download"]
+
+    def request_count(self, path: str | None = None) -> int:
+        """API requests received, all or for one path (e.g. ``"/v1/images/edits"``)."""
+        return sum(1 for r in self.api_requests if path is None or r.path == path)
