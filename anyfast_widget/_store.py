@@ -278,8 +278,3 @@ class RunStore:
     def __iter__(self) -> Iterator[ImageResult]:
         """Every result, oldest first."""
         return iter(self.find(newest_first=False))
-
-    def input_path(self, record: dict[str, Any]) -> Path:
-        """The stored copy of a source or mask, from a result's ``sources`` or ``mask`` record."""
-        return self.root / record["file"]
-
