@@ -17,6 +17,7 @@ from ._errors import (
     AuthenticationError,
     BadRequestError,
     ConfigurationError,
+    ConfirmationRequired,
     DownloadError,
     MalformedResponseError,
     ModerationBlockedError,
@@ -29,11 +30,24 @@ from ._mask import Mask
 from ._result import ImageResult
 from ._rules import MODEL, Violation, nearest_sizes
 from ._store import RunStore
+from ._studio import ImageStudio
+from ._axes import Axis, axis, masks, prompts, replace, sources
+from ._grid import Grid, Plan, compare
 
 __all__ = [
     "__version__",
     "MODEL",
     "DEFAULT_BASE_URL",
+    "ImageStudio",
+    "compare",
+    "Grid",
+    "Plan",
+    "Axis",
+    "axis",
+    "prompts",
+    "replace",
+    "sources",
+    "masks",
     "Client",
     "AsyncClient",
     "RetryPolicy",
@@ -60,4 +74,5 @@ __all__ = [
     "APIConnectionError",
     "MalformedResponseError",
     "DownloadError",
+    "ConfirmationRequired",
 ]

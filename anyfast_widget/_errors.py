@@ -164,3 +164,9 @@ class DownloadError(AnyfastError):
         "Presigned links expire quickly; response_format='b64_json' returns the image in the response itself."
     )
 
+
+
+class ConfirmationRequired(AnyfastError):
+    """A grid would send more requests than it may without ``confirm=True``; nothing was sent."""
+
+    default_hint = "Look at grid.plan() (requests and cost), then pass confirm=True to send them."

@@ -42,6 +42,7 @@ class ImageResult:
     sources: list[dict[str, Any]] = field(default_factory=list)
     mask: dict[str, Any] | None = None
     attempts: int = 1
+    annotations: dict[str, Any] = field(default_factory=dict)  # added after saving: measures, ratings, links
     _data: bytes | None = field(default=None, repr=False)
     _image: Image.Image | None = field(default=None, repr=False)
 
@@ -97,6 +98,7 @@ class ImageResult:
             "sources": self.sources,
             "mask": self.mask,
             "extras": self.extras,
+            "annotations": self.annotations,
         }
 
     @classmethod
@@ -118,6 +120,7 @@ class ImageResult:
             sources=meta.get("sources", []),
             mask=meta.get("mask"),
             attempts=meta.get("attempts", 1),
+            annotations=meta.get("annotations", {}),
         )
 
     def __repr__(self) -> str:

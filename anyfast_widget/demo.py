@@ -1,14 +1,19 @@
-"""``python -m anyfast_widget.demo``: one generation and one masked edit, end to end.
+"""``python -m anyfast_widget.demo``: the studio in JupyterLab, on the local stand-in server.
 
-Uses the real API when ``ANYFAST_API_KEY`` is set, and otherwise the local
-stand-in server (it says which). Results land in ``./anyfast-runs``.
+Starts the stand-in server (or uses the real API when ``ANYFAST_API_KEY`` is set;
+it says which) and opens ``notebooks/quickstart.ipynb`` in JupyterLab with
+``ANYFAST_BASE_URL`` and ``ANYFAST_API_KEY`` pointing at it. ``--script`` runs one
+generation and one masked edit in the terminal instead. Results land in
+``./anyfast-runs``.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -16,7 +21,27 @@ from . import Client, Mask
 from .simulator import Simulator
 
 
-def main() -> int:
+QUICKSTART = Path("notebooks") / "quickstart.ipynb"
+
+
+def studio() -> int:
+    """JupyterLab on the quickstart notebook, with the environment set for the stand-in server."""
+    env = dict(os.environ)
+    with contextlib.ExitStack() as stack:
+        if env.get("ANYFAST_API_KEY"):
+            print("Using the real Anyfast API (ANYFAST_API_KEY is set); runs cost money.")
+        else:
+            sim = stack.enter_context(Simulator(latency=2.0))
+            env.update(ANYFAST_BASE_URL=sim.base_url, ANYFAST_API_KEY=sim.api_key)
+            print(f"No ANYFAST_API_KEY: the studio talks to the local stand-in server at {sim.base_url}.")
+        target = [str(QUICKSTART)] if QUICKSTART.is_file() else []
+        try:
+            return subprocess.call([sys.executable, "-m", "jupyterlab", *target, "--ServerApp.ip=127.0.0.1"], env=env)
+        except KeyboardInterrupt:
+            return 0
+
+
+def script() -> int:
     with contextlib.ExitStack() as stack:
         if os.environ.get("ANYFAST_API_KEY"):
             print("Using the real Anyfast API (ANYFAST_API_KEY is set); this costs money.")
@@ -36,6 +61,11 @@ def main() -> int:
         print(f"revised prompt: {edited.revised_prompt!r}")
         print(f"{len(client.store)} results in {client.store.root}")
     return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    return script() if "--script" in args else studio()
 
 
 if __name__ == "__main__":
