@@ -56,6 +56,7 @@ class ImageBody(Body):
         self._head = bytearray()
         self._tail = bytearray()
         self._carry = b""
+        self._padded = False  # an "=" was seen: the image's base64 is over
         self._decoded: list[bytes] = []
 
     def add(self, chunk: bytes) -> None:
@@ -81,17 +82,36 @@ class ImageBody(Body):
             self._tail += chunk
 
     def _decode(self, text: bytes, final: bool) -> None:
-        if b"\\" in text:
+        pad = text.find(b"=")
+        if self._padded and text:
+            pad = 0  # after padding only more padding may come
+        if b"\\" in text or (pad >= 0 and text[pad:].strip(b"=")):
+            # An escape, or data after padding (which strict base64 refuses but a
+            # chunk-by-chunk decode would not notice): leave it to the exact parse.
             self._state = "off"
             return
-        text = self._carry + text
-        cut = len(text) if final else len(text) - len(text) % 4
+        self._padded = self._padded or pad >= 0
+        # Base64 decodes in groups of 4 characters. The 1-3 left over from the last
+        # chunk are completed from the start of this one; the rest of the chunk is
+        # decoded through a memoryview, so its megabytes are never copied first.
+        view = memoryview(text)
+        pieces: list[bytes | memoryview] = []
+        if self._carry:
+            take = 4 - len(self._carry)
+            group, view = self._carry + bytes(view[:take]), view[take:]
+            if len(group) < 4 and not final:
+                self._carry = group
+                return
+            pieces.append(group)
+        cut = len(view) if final else len(view) - len(view) % 4
+        if cut:
+            pieces.append(view[:cut])
         try:
-            self._decoded.append(binascii.a2b_base64(text[:cut], strict_mode=True))
+            self._decoded += [binascii.a2b_base64(piece, strict_mode=True) for piece in pieces]
         except (binascii.Error, ValueError):
             self._state = "off"
             return
-        self._carry = text[cut:]
+        self._carry = bytes(view[cut:])
 
     def split(self) -> tuple[bytes, bytes] | None:
         """(the JSON with an empty string for the image, the image's bytes), or None."""

@@ -45,7 +45,7 @@ from ._request import (
     prepare_generation,
 )
 from ._result import ImageResult
-from ._store import RunStore
+from ._store import RunStore, _Reservation
 
 __version__ = "0.1.0"
 logger = logging.getLogger("anyfast_widget")
@@ -248,10 +248,17 @@ class _BaseClient:
         )
 
     def _save(
-        self, prepared: PreparedRequest, parsed: ParsedResponse, data: bytes, request_id: str | None, timings: dict[str, float], attempts: int
+        self,
+        prepared: PreparedRequest,
+        parsed: ParsedResponse,
+        data: bytes,
+        request_id: str | None,
+        timings: dict[str, float],
+        attempts: int,
+        reservation: _Reservation | None = None,
     ) -> ImageResult:
         size = check_image_bytes(data, prepared.output_format, request_id)
-        result = self.store.save(
+        result = self.store._save_result(
             prepared,
             data,
             size=size,
@@ -260,6 +267,7 @@ class _BaseClient:
             timings=timings,
             extras=parsed.extras,
             attempts=attempts,
+            reservation=reservation,
         )
         logger.debug("saved %s (%s)", result.path, request_id)
         return result
@@ -400,17 +408,22 @@ class Client(_BaseClient):
         return data
 
     def _execute(self, prepared: PreparedRequest, started: float) -> ImageResult:
-        sent = time.perf_counter()
-        (parsed, request_id), attempts = self._retrying(lambda: self._post_once(prepared))
-        timings = {"request_s": time.perf_counter() - sent}
-        if parsed.image is not None:
-            data = parsed.image
-        else:  # a link instead (parse_success made sure there is one)
-            fetched = time.perf_counter()
-            data = self._download(str(parsed.url), request_id)
-            timings["download_s"] = time.perf_counter() - fetched
-        timings["total_s"] = time.perf_counter() - started
-        return self._save(prepared, parsed, data, request_id, timings, attempts)
+        # The result's files are made while the request is under way; saving only fills them.
+        reservation = self.store._reserve()
+        try:
+            sent = time.perf_counter()
+            (parsed, request_id), attempts = self._retrying(lambda: self._post_once(prepared))
+            timings = {"request_s": time.perf_counter() - sent}
+            if parsed.image is not None:
+                data = parsed.image
+            else:  # a link instead (parse_success made sure there is one)
+                fetched = time.perf_counter()
+                data = self._download(str(parsed.url), request_id)
+                timings["download_s"] = time.perf_counter() - fetched
+            timings["total_s"] = time.perf_counter() - started
+            return self._save(prepared, parsed, data, request_id, timings, attempts, reservation)
+        finally:
+            reservation.release()  # a no-op once the save took the files
 
 
 class AsyncClient(_BaseClient):
@@ -532,14 +545,19 @@ class AsyncClient(_BaseClient):
         return data
 
     async def _execute(self, prepared: PreparedRequest, started: float) -> ImageResult:
-        sent = time.perf_counter()
-        (parsed, request_id), attempts = await self._retrying(lambda: self._post_once(prepared))
-        timings = {"request_s": time.perf_counter() - sent}
-        if parsed.image is not None:
-            data = parsed.image
-        else:  # a link instead (parse_success made sure there is one)
-            fetched = time.perf_counter()
-            data = await self._download(str(parsed.url), request_id)
-            timings["download_s"] = time.perf_counter() - fetched
-        timings["total_s"] = time.perf_counter() - started
-        return await asyncio.to_thread(self._save, prepared, parsed, data, request_id, timings, attempts)
+        reservation = self.store._reserve()  # see Client._execute
+        try:
+            sent = time.perf_counter()
+            (parsed, request_id), attempts = await self._retrying(lambda: self._post_once(prepared))
+            timings = {"request_s": time.perf_counter() - sent}
+            if parsed.image is not None:
+                data = parsed.image
+            else:  # a link instead (parse_success made sure there is one)
+                fetched = time.perf_counter()
+                data = await self._download(str(parsed.url), request_id)
+                timings["download_s"] = time.perf_counter() - fetched
+            timings["total_s"] = time.perf_counter() - started
+            return await asyncio.to_thread(self._save, prepared, parsed, data, request_id, timings, attempts, reservation)
+        finally:
+            # Also when cancelled: if the save thread already took the files this does nothing.
+            reservation.release()

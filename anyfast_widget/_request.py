@@ -155,7 +155,7 @@ def prepare_generation(
         params["quality"] = quality
     if moderation is not None:
         params["moderation"] = moderation
-    _raise_if(check_params("generations", params))
+    _raise_if(check_params("generations", params, wire=True))  # exactly as the API will read it
     return PreparedRequest("generations", params)
 
 
@@ -174,7 +174,7 @@ def prepare_edit(
     Raises ValidationError naming each broken rule; nothing about the request is sent.
     """
     params = _common_params(prompt, size, output_format, output_compression, response_format)
-    violations = check_params("edits", params)
+    violations = check_params("edits", params, wire=True)
     inputs = _as_source_list(images)
     if count_problems := check_source_count(len(inputs)):  # before converting dozens of images
         raise ValidationError(violations + count_problems)
@@ -223,7 +223,6 @@ def parse_success(body: bytes | ImageBody, prepared: PreparedRequest, request_id
         return MalformedResponseError(f"The API answered 200 but {what}.", status=200, request_id=request_id)
 
     split = body.split() if isinstance(body, ImageBody) else None
-    raw = body.raw() if isinstance(body, ImageBody) else body
     payload: Any = None
     if split is not None:
         try:
@@ -233,7 +232,8 @@ def parse_success(body: bytes | ImageBody, prepared: PreparedRequest, request_id
         data = payload.get("data") if isinstance(payload, dict) else None
         if not (isinstance(data, list) and data and isinstance(data[0], dict) and data[0].get("b64_json") == ""):
             payload, split = None, None  # the key we found was not data[0]'s: read it the slow way
-    if payload is None:
+    if payload is None:  # only now join the whole body: megabytes the usual path never copies
+        raw = body.raw() if isinstance(body, ImageBody) else body
         try:
             payload = json.loads(raw)
         except (ValueError, UnicodeDecodeError):

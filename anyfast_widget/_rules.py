@@ -9,6 +9,16 @@ means the request is fine.
 Some rules are the API's own (the simulator enforces them); others are a careful
 client's prudence, catching requests the API would accept but that would waste
 money (``api_rule=False``).
+
+A user's settings and a request on the wire are checked alike, with three
+differences that only the wire has (``check_params(..., wire=True)``, used by the
+simulator on what arrives and by the client on what it is about to send):
+``model`` is required (settings never hold it; the client adds it), a size must
+be the string ``WxH`` exactly (in Python a tuple or ``"1536 x 1024"`` is fine: the
+client formats it), and a JSON ``null`` is read as OpenAI's API reads it: for an
+optional field it is the same as leaving the field out, and for ``model`` or
+``prompt`` it is a missing value. A field the endpoint does not accept is refused
+whatever its value, ``null`` included (see :func:`wire_fields`).
 """
 
 from __future__ import annotations
@@ -61,6 +71,7 @@ _ENUMS: dict[str, tuple[str, ...]] = {
 }
 
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
+_WIRE_SIZE_RE = re.compile(r"[1-9][0-9]*x[1-9][0-9]*")  # exactly what format_size writes
 
 
 @dataclass(frozen=True)
@@ -152,7 +163,10 @@ def nearest_sizes(width: int, height: int, k: int = 3) -> list[str]:
     return [format_size(*s) for s in sorted(_valid_sizes(), key=distance)[:k]]
 
 
-def size_violations(size: object, field: str = "size") -> list[Violation]:
+def size_violations(size: object, field: str = "size", *, wire: bool = False) -> list[Violation]:
+    """The broken rules of ``size``; ``wire=True`` also demands the exact string ``WxH`` (see the module docstring)."""
+    if wire and not (isinstance(size, str) and _WIRE_SIZE_RE.fullmatch(size)):
+        return [_wire_size_violation(size, field)]
     parsed = parse_size(size)
     if parsed is None:
         return [
@@ -173,7 +187,31 @@ def size_violations(size: object, field: str = "size") -> list[Violation]:
     ]
 
 
+def _wire_size_violation(size: object, field: str) -> Violation:
+    parsed = parse_size(size)
+    example = format_size(*parsed) if parsed else DEFAULT_SIZE
+    if not isinstance(size, str):
+        message = f"{size!r} is not a string; sizes are written WIDTHxHEIGHT."
+    elif parsed:
+        message = f"{size!r} is not written exactly WIDTHxHEIGHT (digits, a lower-case x, digits, nothing else)."
+    else:
+        message = f"{size!r} is not a size; sizes are written WIDTHxHEIGHT."
+    return Violation(field, "format", message, f"send size as a string such as {example!r}.")
+
+
 # -- parameters ------------------------------------------------------------
+
+
+def wire_fields(endpoint: str, params: Mapping[str, object]) -> dict[str, object]:
+    """The fields of a request that arrived as JSON, as the API reads them: a ``null`` is not there.
+
+    That holds for the endpoint's own fields (for ``model`` and ``prompt`` it makes
+    them missing); a field the endpoint does not accept stays, ``null`` or not, so
+    that it is refused. Use this to read the values of a request that
+    ``check_params(..., wire=True)`` passed: ``fields.get("quality", "medium")``.
+    """
+    allowed = GENERATION_FIELDS if endpoint == "generations" else EDIT_FIELDS
+    return {name: value for name, value in params.items() if value is not None or name not in allowed}
 
 
 def _enum_violation(field: str, value: object) -> Violation | None:
@@ -196,13 +234,21 @@ def _compression_violation(value: object) -> Violation | None:
     )
 
 
-def check_params(endpoint: str, params: Mapping[str, object], *, strict: bool = True) -> list[Violation]:
+def check_params(
+    endpoint: str, params: Mapping[str, object], *, strict: bool = True, wire: bool = False
+) -> list[Violation]:
     """Check the non-file fields of a request for ``endpoint`` ("generations" or "edits").
 
     ``params`` holds what would go on the wire; absent fields take the API's defaults.
     ``strict=False`` keeps to the rules the API itself enforces (the simulator's view).
+    ``wire=False`` (the default) checks a user's settings, which leave ``model`` to the
+    client; ``wire=True`` checks a whole request as sent: ``model`` is required, a
+    size must be the exact string ``WxH``, and ``null`` means absent (see the module
+    docstring and :func:`wire_fields`).
     """
     allowed = GENERATION_FIELDS if endpoint == "generations" else EDIT_FIELDS
+    if wire:
+        params = wire_fields(endpoint, params)
     out: list[Violation] = []
     for name in params:
         if name not in allowed:
@@ -215,21 +261,29 @@ def check_params(endpoint: str, params: Mapping[str, object], *, strict: bool = 
                     f"remove it; accepted fields are {', '.join(allowed)}.",
                 )
             )
+    if wire and "model" not in params:
+        out.append(Violation("model", "required", "the model is missing.", f"send model={MODEL!r}."))
     model = params.get("model", MODEL)
     if model != MODEL:
         out.append(Violation("model", "enum", f"{model!r} is not a model this API serves.", f"use {MODEL!r}."))
     prompt = params.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
+        if prompt is None:
+            problem = "the prompt is missing."
+        elif isinstance(prompt, str):
+            problem = "the prompt is empty."
+        else:
+            problem = f"{prompt!r} is not text."
         out.append(
             Violation(
                 "prompt",
                 "required",
-                "the prompt is empty." if isinstance(prompt, str) or prompt is None else f"{prompt!r} is not text.",
+                problem,
                 "describe the image you want" + (" or the edit to make." if endpoint == "edits" else "."),
             )
         )
     if "size" in params:
-        out += size_violations(params["size"])
+        out += size_violations(params["size"], wire=wire)
     for name in _ENUMS:
         if name in params and name in allowed:
             v = _enum_violation(name, params[name])

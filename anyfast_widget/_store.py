@@ -10,19 +10,29 @@ Layout of a run directory::
 Files are written to a temporary name and renamed into place, so a crash leaves
 either the whole file or none. The index row comes last; :meth:`RunStore.reindex`
 rebuilds the index from the sidecars should it ever fall behind.
+
+Creating a file is the slow part of saving (far slower than writing a megabyte
+into it on some file systems), so the clients reserve a result's two temporary
+files while its request is still under way (:meth:`RunStore._reserve`, done by a
+helper thread while the caller waits on the network); saving then only fills and
+renames them. Nothing about the guarantee changes: when a save returns, the image
+and its sidecar are in place, whole, and the index row is committed.
 """
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import os
 import re
 import secrets
 import sqlite3
 import threading
+import time
 import unicodedata
 from collections.abc import Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
@@ -60,17 +70,135 @@ def slugify(text: str) -> str:
     return slug or "image"
 
 
+_O_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | getattr(os, "O_CLOEXEC", 0)
+# How long a save waits for its reserved files before making its own (they are normally
+# ready long before the answer arrives; this only bounds a stuck helper thread).
+_RESERVE_WAIT_S = 5.0
+# Reserved files older than this belong to a process that died mid-request (a killed kernel):
+# no request lives this long (the longest timeout is 10 minutes), so they are removed on opening.
+_STALE_RESERVATION_S = 3600.0
+_RESERVED_PREFIX = ".reserved-"
+
+
+def _write_all(fd: int, data: bytes | memoryview) -> None:
+    """``os.write`` until every byte is written (one call for any regular file in practice)."""
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+def _create_tmp(folder: Path, name: str) -> tuple[int, Path]:
+    """A new, empty, exclusively created temporary file (its folder made if missing)."""
+    path = folder / name
+    try:
+        return os.open(path, _O_NEW, 0o666), path
+    except FileNotFoundError:
+        folder.mkdir(parents=True, exist_ok=True)
+        return os.open(path, _O_NEW, 0o666), path
+
+
+def _unlink_quietly(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _fill_and_rename(fd: int, tmp: Path, data: bytes, path: Path) -> None:
+    """Write ``data`` into the open temporary file ``tmp`` and rename it to ``path``; ``fd`` is always closed."""
+    try:
+        try:
+            _write_all(fd, data)
+        finally:
+            os.close(fd)
+        try:
+            os.replace(tmp, path)
+        except FileNotFoundError:  # the target folder was removed meanwhile: make it again, once
+            if not os.path.exists(tmp):
+                raise
+            path.parent.mkdir(parents=True, exist_ok=True)
+            os.replace(tmp, path)
+    except BaseException:
+        _unlink_quietly(tmp)
+        raise
+
+
 def atomic_write(path: Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file, or the whole new one, never half."""
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-        os.replace(tmp, path)
-    except BaseException:
+    fd, tmp = _create_tmp(path.parent, f".{path.name}.{secrets.token_hex(4)}.tmp")
+    _fill_and_rename(fd, tmp, data, path)
+
+
+class _Slot:
+    """Two empty temporary files, for a result's image and its sidecar, made before the result exists."""
+
+    __slots__ = ("image", "sidecar")
+
+    def __init__(self, folder: Path) -> None:
+        token = secrets.token_hex(6)
+        self.image = _create_tmp(folder, f"{_RESERVED_PREFIX}{token}.image.tmp")
+        try:
+            self.sidecar = _create_tmp(folder, f"{_RESERVED_PREFIX}{token}.json.tmp")
+        except BaseException:
+            os.close(self.image[0])
+            _unlink_quietly(self.image[1])
+            raise
+
+    def fill(self, path: Path, data: bytes, sidecar_path: Path, sidecar: bytes) -> None:
+        """Image first, then sidecar, each renamed into place whole; on failure nothing temporary is left."""
+        try:
+            _fill_and_rename(*self.image, data, path)
+        except BaseException:
+            self._discard_sidecar()
+            raise
+        _fill_and_rename(*self.sidecar, sidecar, sidecar_path)
+
+    def _discard_sidecar(self) -> None:
         with contextlib.suppress(OSError):
-            tmp.unlink()
-        raise
+            os.close(self.sidecar[0])
+        _unlink_quietly(self.sidecar[1])
+
+    def discard(self) -> None:
+        with contextlib.suppress(OSError):
+            os.close(self.image[0])
+        _unlink_quietly(self.image[1])
+        self._discard_sidecar()
+
+
+def _discard_slot(future: Future[_Slot]) -> None:
+    if not future.cancelled() and future.exception() is None:
+        future.result().discard()
+
+
+class _Reservation:
+    """Temporary files being made for one call's result: :meth:`take` them to save, or :meth:`release` them.
+
+    Both are safe from any thread and in any order; whichever comes first wins, and
+    files nobody takes are removed (when they are made, if that is still under way).
+    """
+
+    def __init__(self, future: Future[_Slot] | None) -> None:
+        self._future = future
+        self._lock = threading.Lock()
+        self._open = True
+
+    def take(self) -> _Slot | None:
+        """The reserved files, or None (already taken or released, or making them failed): then save without."""
+        with self._lock:
+            if not self._open or self._future is None:
+                return None
+            self._open = False
+        try:
+            return self._future.result(timeout=_RESERVE_WAIT_S)
+        except Exception:  # noqa: BLE001 - a failed or stuck reservation only means saving the ordinary way
+            self._future.add_done_callback(_discard_slot)
+            return None
+
+    def release(self) -> None:
+        """Give the files back unused (the call failed); a no-op after :meth:`take`."""
+        with self._lock:
+            if not self._open or self._future is None:
+                return
+            self._open = False
+        self._future.add_done_callback(_discard_slot)
 
 
 class RunStore:
@@ -89,12 +217,18 @@ class RunStore:
         # fsync, which would cost more than the whole rest of saving a result.
         self._db = sqlite3.connect(self.root / "index.sqlite", timeout=60.0, check_same_thread=False)
         self._db_lock = threading.Lock()
+        self._annotate_lock = threading.Lock()
+        self._folders: set[Path] = set()  # day folders known to exist: one mkdir per folder, not per result
+        self._helper: ThreadPoolExecutor | None = None
+        self._helper_pid = 0
+        self._helper_lock = threading.Lock()
         with self._connect() as db:
             # WAL lets readers and writers in other processes work at once; NORMAL
             # keeps every commit atomic without an fsync per result.
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
+        self._sweep_reservations()
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.root)!r})"
@@ -107,6 +241,10 @@ class RunStore:
 
     def close(self) -> None:
         """Close the index; the files stay where they are."""
+        with self._helper_lock:
+            helper, self._helper = self._helper, None
+        if helper is not None:
+            helper.shutdown(wait=True)
         with self._db_lock:
             self._db.close()
 
@@ -128,6 +266,38 @@ class RunStore:
             record["converted_from"] = item.converted_from
         return record
 
+    def _sweep_reservations(self) -> None:
+        """Remove reserved files left by a process that died mid-request (only in the newest day folders)."""
+        deadline = time.time() - _STALE_RESERVATION_S
+        with contextlib.suppress(OSError):
+            days = sorted(e.path for e in os.scandir(self.root / "images") if e.is_dir())[-2:]
+            for day in days:
+                for entry in os.scandir(day):
+                    if entry.name.startswith(_RESERVED_PREFIX) and entry.stat().st_mtime < deadline:
+                        _unlink_quietly(Path(entry.path))
+
+    def _day_folder(self, now: datetime) -> Path:
+        return self.root / "images" / f"{now:%Y-%m-%d}"
+
+    def _reserve(self) -> _Reservation:
+        """Start making the temporary files of a result that is on its way (see the module docstring).
+
+        Returns at once; the files are made by a helper thread. Pass the reservation to
+        :meth:`_save_result`, or :meth:`_Reservation.release` it if no result comes.
+        """
+        folder = self.root / "images" / time.strftime("%Y-%m-%d", time.gmtime())  # as _day_folder names it
+        try:
+            return _Reservation(self._helper_executor().submit(_Slot, folder))
+        except RuntimeError:  # the store is closing (or the interpreter is): save the ordinary way
+            return _Reservation(None)
+
+    def _helper_executor(self) -> ThreadPoolExecutor:
+        with self._helper_lock:
+            if self._helper is None or self._helper_pid != os.getpid():  # a forked child has no threads
+                self._helper = ThreadPoolExecutor(max_workers=2, thread_name_prefix="anyfast-store")
+                self._helper_pid = os.getpid()
+            return self._helper
+
     def save(
         self,
         prepared: PreparedRequest,
@@ -141,12 +311,32 @@ class RunStore:
         attempts: int = 1,
     ) -> ImageResult:
         """Put one result on disk (image, sidecar, inputs, index row) and return it."""
-        now = datetime.now(timezone.utc)
-        result_id = f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
-        folder = self.root / "images" / f"{now:%Y-%m-%d}"
-        folder.mkdir(parents=True, exist_ok=True)
-        ext = "jpg" if prepared.output_format == "jpeg" else "png"
-        path = folder / f"{result_id}-{slugify(prepared.prompt)}.{ext}"
+        return self._save_result(
+            prepared,
+            data,
+            size=size,
+            revised_prompt=revised_prompt,
+            request_id=request_id,
+            timings=timings,
+            extras=extras,
+            attempts=attempts,
+        )
+
+    def _save_result(
+        self,
+        prepared: PreparedRequest,
+        data: bytes,
+        *,
+        size: tuple[int, int],
+        revised_prompt: str | None,
+        request_id: str | None,
+        timings: dict[str, float],
+        extras: dict[str, Any],
+        attempts: int = 1,
+        reservation: _Reservation | None = None,
+    ) -> ImageResult:
+        """:meth:`save`, into the files of ``reservation`` when it has them ready."""
+        result_id, path, now = self._new_location(prepared.prompt, prepared.output_format)
 
         sources = [self._copy_input(s) for s in prepared.sources]
         mask = None
@@ -171,11 +361,68 @@ class RunStore:
             attempts=attempts,
             _data=data,
         )
-        atomic_write(path, data)
+        self._write(result, data, reservation.take() if reservation is not None else None)
+        return result
+
+    def _write(self, result: ImageResult, data: bytes, slot: _Slot | None = None) -> None:
+        """Image, then sidecar, then index row: a reader who finds the row finds both files whole."""
         meta = result.metadata()
-        atomic_write(result.sidecar_path, json.dumps(meta, indent=2, ensure_ascii=False).encode())
+        sidecar = json.dumps(meta, indent=2, ensure_ascii=False).encode()
+        if slot is not None:
+            try:
+                slot.fill(result.path, data, result.sidecar_path, sidecar)
+            except OSError:  # the reserved files were lost (their folder removed meanwhile?)
+                slot = None  # fill cleaned up after itself: write the files the ordinary way
+        if slot is None:
+            atomic_write(result.path, data)
+            atomic_write(result.sidecar_path, sidecar)
         with self._connect() as db:
-            self._insert(db, meta, path)
+            self._insert(db, meta, result.path)
+
+    def _write_sidecar(self, result: ImageResult) -> None:
+        atomic_write(result.sidecar_path, json.dumps(result.metadata(), indent=2, ensure_ascii=False).encode())
+
+    def _new_location(self, prompt: str, fmt: str) -> tuple[str, Path, datetime]:
+        now = datetime.now(timezone.utc)
+        result_id = f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
+        folder = self._day_folder(now)
+        if folder not in self._folders:  # (a folder removed later is made again by atomic_write)
+            folder.mkdir(parents=True, exist_ok=True)
+            self._folders.add(folder)
+        ext = "jpg" if fmt == "jpeg" else "png"
+        return result_id, folder / f"{result_id}-{slugify(prompt)}.{ext}", now
+
+    def save_derived(
+        self, parent: ImageResult, data: bytes, *, size: tuple[int, int], derivation: dict[str, Any]
+    ) -> ImageResult:
+        """Save an image made here from ``parent`` (say, the original pasted back outside the mask).
+
+        It keeps the parent's request and gets ``annotations["derived_from"]`` and
+        ``annotations["derivation"]``; its empty ``request_hash`` keeps it out of
+        resumed grids, which look for what the API sent.
+        """
+        result_id, path, now = self._new_location(parent.prompt, parent.format)
+        result = dataclasses.replace(
+            parent,
+            id=result_id,
+            path=path,
+            size=size,
+            request_hash="",
+            created_at=now.isoformat(timespec="milliseconds"),
+            timings={},
+            attempts=0,
+            annotations={"derived_from": parent.id, "derivation": derivation},
+            _data=data,
+            _image=None,
+        )
+        self._write(result, data)
+        return result
+
+    def annotate(self, result: ImageResult, **fields: Any) -> ImageResult:
+        """Add JSON-ready ``fields`` to ``result.annotations`` and rewrite its sidecar atomically."""
+        with self._annotate_lock:
+            result.annotations.update(fields)
+            self._write_sidecar(result)
         return result
 
     def _insert(self, db: sqlite3.Connection, meta: dict[str, Any], path: Path) -> None:

@@ -79,3 +79,50 @@ def test_the_size_cap_stops_reading():
         body.add(os.urandom(60))
     with pytest.raises(AnyfastError, match="too big: 5000"):
         Body(100, too_big).start({"content-length": "5000"})
+
+
+@settings(max_examples=300)
+@given(
+    b64=st.text(alphabet="QUJDRA=", min_size=0, max_size=24),
+    cuts=st.lists(st.integers(0, 80), max_size=8),
+)
+def test_streamed_base64_is_as_strict_as_the_whole_parse(b64, cuts):
+    """Padding in the middle ("QQ==QUJD") is refused whole; cut between chunks it must be refused too."""
+    body = json.dumps({"data": [{"b64_json": b64}]}).encode()
+
+    def outcome(given_body):
+        try:
+            return parse_success(given_body, PREPARED, None).image
+        except MalformedResponseError:
+            return "malformed"
+
+    assert outcome(feed(body, cuts)) == outcome(body)
+
+
+def test_padding_before_a_chunk_boundary_is_malformed():
+    body = b'{"data": [{"b64_json": "QQ==QUJD"}]}'
+    with pytest.raises(MalformedResponseError, match="base64"):
+        parse_success(body, PREPARED, None)
+    cut = body.index(b"QUJD")
+    with pytest.raises(MalformedResponseError, match="base64"):
+        parse_success(feed(body, [cut]), PREPARED, None)
+
+
+def test_any_chunking_of_a_padded_image_decodes_it_exactly():
+    """One byte at a time (the padding arriving alone), odd cuts, and httpx's 64 KiB reads."""
+    image = os.urandom(200_000)
+    body = json.dumps({"data": [{"b64_json": base64.b64encode(image).decode()}]}).encode()
+    for step in (1, 3, 4097, 65536):
+        assert feed(body, list(range(0, len(body), step))).split()[1] == image
+
+
+def test_a_streamed_image_is_read_without_joining_the_whole_body():
+    """The fast path hands the JSON parser only the small remainder; the megabytes are never joined."""
+
+    class NoJoin(ImageBody):
+        def raw(self):
+            raise AssertionError("raw() joined the whole body")
+
+    image = os.urandom(3000)
+    body = json.dumps({"created": 1, "data": [{"b64_json": base64.b64encode(image).decode()}]}).encode()
+    assert parse_success(feed(body, [100, 2000], cls=NoJoin), PREPARED, None).image == image

@@ -85,6 +85,21 @@ def test_only_the_spec_fields_are_sent(client, anyfast_simulator):
     assert sent["model"] == "gpt-image-2-c" and "n" not in sent
 
 
+def test_what_is_sent_is_what_the_api_reads_no_nulls_and_sizes_as_w_x_h(client, anyfast_simulator):
+    client.generate("a fox", size=(1024, 640), quality=None, output_format=None, moderation=None)
+    client.generate("a fox", size=" 1024 X 640 ")
+    first, second = (r.fields for r in anyfast_simulator.api_requests[-2:])
+    assert first == second == {"model": "gpt-image-2-c", "prompt": "a fox", "size": "1024x640", "response_format": "b64_json"}
+
+
+def test_a_size_that_cannot_be_read_is_refused_before_sending(client, anyfast_simulator):
+    for size in ("1024 by 640", ("1024", "640"), 1024):
+        with pytest.raises(ValidationError) as info:
+            client.generate("x", size=size)
+        assert (info.value.field, info.value.violations[0].rule) == ("size", "format")
+    assert api_calls(anyfast_simulator) == 0
+
+
 def test_edit_with_two_sources_and_a_mask(client, anyfast_simulator):
     source = encode(gradient(1024, 1024), "JPEG", quality=95)  # a JPEG primary must travel as PNG with a mask
     second = encode(Image.new("RGB", (640, 640), "blue"), "PNG")

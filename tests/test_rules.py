@@ -7,14 +7,17 @@ from anyfast_widget._rules import (
     MAX_EDGE,
     MAX_PIXELS,
     MIN_PIXELS,
+    MODEL,
     UploadInfo,
     check_mask,
     check_params,
     check_sources,
+    format_size,
     is_valid_size,
     nearest_sizes,
     parse_size,
     size_violations,
+    wire_fields,
 )
 
 
@@ -120,3 +123,62 @@ def test_mask_rules():
     clear = png("mask", has_alpha=True, alpha_min=0, alpha_max=0)
     assert rules_broken(check_mask(clear, primary)) == {("mask", "keeps_nothing")}
     assert check_mask(clear, primary, strict=False) == []
+
+
+# -- the wire: what a request must be as sent, beyond a user's settings ---------------------
+
+
+def test_settings_leave_the_model_to_the_client_but_the_wire_requires_it():
+    for endpoint in ("generations", "edits"):
+        assert check_params(endpoint, {"prompt": "x"}) == []  # a user's settings: unchanged
+        assert rules_broken(check_params(endpoint, {"prompt": "x"}, wire=True)) == {("model", "required")}
+        [missing] = check_params(endpoint, {"prompt": "x"}, strict=False, wire=True)
+        assert "missing" in missing.message and MODEL in missing.fix
+        assert check_params(endpoint, {"model": MODEL, "prompt": "x"}, wire=True) == []
+    assert rules_broken(check_params("generations", {"model": "gpt-image-1", "prompt": "x"}, wire=True)) == {("model", "enum")}
+
+
+def test_on_the_wire_a_size_is_exactly_the_string_w_x_h():
+    for loose in ("1024 x 1024", " 1024x1024", "1024x1024 ", "1024X1024", "1024×1024", "01024x1024", "1024x1024\n"):
+        assert size_violations(loose) == [], loose  # fine in Python: the client formats it
+        assert rules_broken(size_violations(loose, wire=True)) == {("size", "format")}, loose
+        [v] = check_params("generations", {"model": MODEL, "prompt": "x", "size": loose}, wire=True)
+        assert "exactly" in v.message and "'1024x1024'" in v.fix
+    for value in ((1024, 1024), [1024, 1024], 1024, None, b"1024x1024"):
+        [v] = size_violations(value, wire=True)
+        assert (v.rule, "not a string" in v.message) == ("format", True), value
+    assert size_violations((1024, 1024)) == []
+    assert rules_broken(size_violations("big", wire=True)) == {("size", "format")}
+    assert size_violations("1024x1024", wire=True) == [] and size_violations("3840x2160", wire=True) == []
+    assert rules_broken(size_violations("1000x1000", wire=True)) == {("size", "multiple_of_16")}
+
+
+@given(st.integers(1, 300), st.integers(1, 300))
+def test_what_format_size_writes_passes_the_wire_check_exactly_when_it_is_valid(w16, h16):
+    size = format_size(w16 * 16, h16 * 16)
+    assert size_violations(size, wire=True) == size_violations(size)
+
+
+def test_a_json_null_is_an_absent_optional_field_and_a_missing_required_one():
+    nulls = {"size": None, "quality": None, "output_format": None, "output_compression": None,
+             "moderation": None, "response_format": None}
+    assert check_params("generations", {"model": MODEL, "prompt": "x", **nulls}, wire=True) == []
+    assert wire_fields("generations", {"model": MODEL, "prompt": "x", **nulls}) == {"model": MODEL, "prompt": "x"}
+    # null compression beside jpeg, or jpeg beside a null format: nothing is wasted, nothing is wrong
+    assert check_params("generations", {"model": MODEL, "prompt": "x", "output_format": None, "output_compression": None}, wire=True) == []
+    [prompt] = check_params("generations", {"model": MODEL, "prompt": None}, wire=True)
+    assert (prompt.field, prompt.rule, prompt.message) == ("prompt", "required", "the prompt is missing.")
+    assert rules_broken(check_params("edits", {"model": None, "prompt": "x"}, wire=True)) == {("model", "required")}
+    # A field the endpoint does not take is refused whatever its value.
+    assert rules_broken(check_params("generations", {"model": MODEL, "prompt": "x", "n": None}, wire=True)) == {("n", "unknown_field")}
+    assert rules_broken(check_params("edits", {"model": MODEL, "prompt": "x", "quality": None}, wire=True)) == {("quality", "unknown_field")}
+    assert wire_fields("edits", {"quality": None, "size": None}) == {"quality": None}
+
+
+def test_a_users_settings_are_checked_as_before():
+    """Without wire=True nothing about nulls, models or loose sizes changes (the widget relies on it)."""
+    assert rules_broken(check_params("generations", {"prompt": "x", "quality": None})) == {("quality", "enum")}
+    assert check_params("generations", {"prompt": "x", "size": "1536 x 1024"}) == []
+    assert check_params("generations", {"prompt": "x", "size": (1536, 1024)}) == []
+    [v] = check_params("generations", {"prompt": "   "})
+    assert v.message == "the prompt is empty."

@@ -167,6 +167,75 @@ def test_output_compression_with_png_is_the_apis_business_not_an_error(anyfast_s
     assert generate(anyfast_simulator, output_compression=50).status_code == 200
 
 
+@pytest.mark.parametrize("size", ["1024X640", " 1024x640", "1024x640 ", "1024 x 640", "1024×640", "01024x640", "1024x0640"])
+def test_a_size_on_the_wire_is_exactly_w_x_h(anyfast_simulator, size):
+    error = error_of(generate(anyfast_simulator, size=size))
+    assert (error["param"], error["code"]) == ("size", "format") and "exactly WIDTHxHEIGHT" in error["message"]
+    assert "'1024x640'" in error["message"], "the fix names the exact spelling"
+
+
+@pytest.mark.parametrize("body", [{"prompt": "x"}, {"model": None, "prompt": "x"}])
+def test_a_request_without_a_model_is_400(anyfast_simulator, body):
+    error = error_of(post(anyfast_simulator, GEN, json=body))
+    assert (error["param"], error["code"]) == ("model", "required") and "missing" in error["message"]
+    data = {"prompt": "x", "size": SIZE}  # and the edits endpoint, where fields are form text
+    error = error_of(post(anyfast_simulator, EDIT, data=data, files=files(source_png())))
+    assert (error["param"], error["code"]) == ("model", "required")
+
+
+def test_a_null_prompt_is_a_missing_prompt(anyfast_simulator):
+    error = error_of(post(anyfast_simulator, GEN, json={"model": MODEL, "prompt": None}))
+    assert (error["param"], error["code"]) == ("prompt", "required") and "missing" in error["message"]
+
+
+def test_a_null_optional_field_is_the_same_as_leaving_it_out(anyfast_simulator):
+    nulls = {"quality": None, "output_format": None, "output_compression": None, "moderation": None}
+    with_nulls = generate(anyfast_simulator, "a null kite", **nulls)
+    without = generate(anyfast_simulator, "a null kite")
+    assert image_of(with_nulls).tobytes() == image_of(without).tobytes() and image_of(with_nulls).format == "PNG"
+    assert anyfast_simulator.api_requests[-2].fields["quality"] is None, "the record keeps what was sent"
+    # null size and response_format: the API's defaults (1024x1024, a url)
+    item = post(anyfast_simulator, GEN, json={"model": MODEL, "prompt": "x", "size": None, "response_format": None}).json()["data"][0]
+    assert set(item) == {"url", "revised_prompt"}
+    assert Image.open(io.BytesIO(session.get(item["url"]).content)).size == (1024, 1024)
+
+
+def test_a_null_field_the_endpoint_does_not_take_is_still_refused(anyfast_simulator):
+    error = error_of(generate(anyfast_simulator, n=None))
+    assert (error["param"], error["code"]) == ("n", "unknown_field")
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {},
+        {"quality": None, "moderation": "low"},
+        {"size": None},
+        {"prompt": None},
+        {"model": None},
+        {"size": "1024 x 640"},
+        {"size": [1024, 640]},
+        {"size": "1000x1000", "quality": None},
+        {"output_format": "jpeg", "output_compression": None},
+        {"output_compression": 101, "quality": None},
+        {"n": None},
+        {"prompt": 7},
+    ],
+)
+def test_the_rules_module_predicts_the_simulators_answer(anyfast_simulator, fields):
+    """The client checks with check_params(wire=True) what the simulator checks on arrival: same verdict, same first rule."""
+    from anyfast_widget._rules import check_params
+
+    body = {"model": MODEL, "prompt": "x", "size": SIZE, **fields}
+    predicted = check_params("generations", body, strict=False, wire=True)
+    response = post(anyfast_simulator, GEN, json=body)
+    if not predicted:
+        assert response.status_code == 200, response.text
+    else:
+        error = error_of(response)
+        assert (error["param"], error["code"]) == (predicted[0].field, predicted[0].rule)
+
+
 @functools.cache
 def _gif() -> bytes:
     return encode(gradient(W, H).convert("P"), "GIF")

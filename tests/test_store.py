@@ -100,3 +100,157 @@ def test_a_killed_writer_leaves_only_whole_files(anyfast_simulator, run_dir):
     indexed = len(store)
     assert store.reindex() == len(list((run_dir / "images").rglob("*.json")))
     assert len(RunStore(run_dir)) >= indexed
+
+
+# -- files reserved while the request is under way ----------------------------------------
+
+
+def leftovers(run_dir):
+    return sorted(p.name for p in (run_dir / "images").rglob("*.tmp"))
+
+
+def wait_for_no_leftovers(run_dir, seconds=5.0):
+    deadline = time.monotonic() + seconds
+    while leftovers(run_dir) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    return leftovers(run_dir)
+
+
+def test_a_result_is_whole_on_disk_and_indexed_when_generate_returns(anyfast_simulator, run_dir):
+    with make_client(anyfast_simulator, run_dir) as client:
+        for i in range(3):
+            result = client.generate(f"kept {i}", quality="low")
+            # another process (a fresh store) finds it at once, with both files whole
+            again = RunStore(run_dir).get(result.id)
+            assert again.data == result.data and Image.open(again.path).size == (1024, 1024)
+            assert json.loads(result.sidecar_path.read_text())["id"] == result.id
+        assert leftovers(run_dir) == [], "the reserved temporary files were renamed into place"
+
+
+def test_failed_calls_leave_no_reserved_files_behind(anyfast_simulator, run_dir):
+    from anyfast_widget import BadRequestError, MalformedResponseError
+
+    with make_client(anyfast_simulator, run_dir) as client:
+        anyfast_simulator.fail_next("truncated_b64")
+        try:
+            client.generate("half an image")
+        except MalformedResponseError:
+            pass
+        try:
+            client.generate("blockme")  # refused by the simulator's moderation
+        except BadRequestError:
+            pass
+        assert len(client.store) == 0
+    assert wait_for_no_leftovers(run_dir) == []
+
+
+def test_a_cancelled_async_call_leaves_no_reserved_files_behind(anyfast_simulator, run_dir):
+    import asyncio
+
+    from anyfast_widget import AsyncClient
+
+    async def main():
+        anyfast_simulator.configure(latency=5.0)
+        try:
+            async with AsyncClient(api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir) as client:
+                task = asyncio.create_task(client.generate("never mind"))
+                await asyncio.sleep(0.3)
+                task.cancel()
+                try:
+                    await task
+                except asyncio.CancelledError:
+                    pass
+        finally:
+            anyfast_simulator.configure(latency=0.0)
+
+    asyncio.run(main())
+    assert wait_for_no_leftovers(run_dir) == []
+    assert len(RunStore(run_dir)) == 0
+
+
+def test_saving_still_works_when_the_reserved_files_cannot_be_made(anyfast_simulator, run_dir, monkeypatch):
+    from anyfast_widget import _store
+
+    def broken(folder):
+        raise PermissionError("no new files here just now")
+
+    monkeypatch.setattr(_store, "_Slot", broken)
+    with make_client(anyfast_simulator, run_dir) as client:
+        result = client.generate("made the ordinary way")
+    assert RunStore(run_dir).get(result.id).data == result.data
+
+
+def test_saving_still_works_when_the_day_folder_vanishes_under_a_reservation(run_dir):
+    import shutil
+
+    from anyfast_widget._request import prepare_generation
+
+    from .conftest import encode, gradient
+
+    store = RunStore(run_dir)
+    png = encode(gradient(32, 32), "PNG")
+    prepared = prepare_generation("survivor")
+    common = {"size": (32, 32), "revised_prompt": None, "request_id": None, "timings": {}, "extras": {}}
+    first = store.save(prepared, png, **common)
+    reservation = store._reserve()
+    reservation._future.result()  # the files exist...
+    shutil.rmtree(first.path.parent)  # ...and are gone, with their folder
+    result = store._save_result(prepared, png, reservation=reservation, **common)
+    assert result.path.read_bytes() == png and RunStore(run_dir).get(result.id).data == png
+    assert leftovers(run_dir) == []
+
+
+def test_a_reservation_is_taken_or_released_once(run_dir):
+    store = RunStore(run_dir)
+    kept = store._reserve()
+    slot = kept.take()
+    assert slot is not None and kept.take() is None
+    kept.release()  # after take: nothing happens to the files the save is filling
+    assert len(leftovers(run_dir)) == 2
+    slot.discard()
+    released = store._reserve()
+    released.release()
+    assert released.take() is None
+    assert wait_for_no_leftovers(run_dir) == []
+    store.close()
+
+
+def test_the_client_saves_into_files_made_ahead_by_a_helper_thread(anyfast_simulator, run_dir, monkeypatch):
+    import threading
+
+    from anyfast_widget import _store
+
+    made_in, ordinary = [], []
+    real_slot, real_write = _store._Slot, _store.atomic_write
+
+    def slot(folder):
+        made_in.append(threading.current_thread().name)
+        return real_slot(folder)
+
+    def write(path, data):
+        ordinary.append(path.name)
+        real_write(path, data)
+
+    monkeypatch.setattr(_store, "_Slot", slot)
+    monkeypatch.setattr(_store, "atomic_write", write)
+    with make_client(anyfast_simulator, run_dir) as client:
+        client.generate("ahead of time")
+    assert len(made_in) == 1 and made_in[0].startswith("anyfast-store")
+    assert ordinary == [], "image and sidecar went into the reserved files"
+
+
+def test_reserved_files_of_a_dead_process_are_swept_on_opening(run_dir):
+    import os
+
+    store = RunStore(run_dir)
+    fresh, stale = store._reserve(), store._reserve()
+    fresh_slot, stale_slot = fresh.take(), stale.take()
+    an_hour_ago = time.time() - 3700
+    for _, path in (stale_slot.image, stale_slot.sidecar):
+        os.utime(path, (an_hour_ago, an_hour_ago))  # as if its process was killed mid-request an hour ago
+    RunStore(run_dir)
+    remaining = leftovers(run_dir)
+    assert sorted(p.name for _, p in (fresh_slot.image, fresh_slot.sidecar)) == remaining, "a live reservation is kept"
+    fresh_slot.discard()
+    stale_slot.discard()  # closes its descriptors; its files are already gone
+    assert leftovers(run_dir) == []

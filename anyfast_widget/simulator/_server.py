@@ -1,8 +1,10 @@
 """HTTP handling: the API's two endpoints, the admin endpoints, and the download host.
 
 Validation uses the client's own rules module (only the API's own rules,
-``strict=False``); answers are OpenAI-style JSON; every response has a
-Content-Length (or is a deliberate fault) and an ``x-request-id``. The state all
+``strict=False``, read as a request on the wire, ``wire=True``: ``model`` required,
+sizes exactly ``WxH``, a JSON ``null`` the same as an absent field); answers are
+OpenAI-style JSON; every response has a Content-Length (or is a deliberate fault)
+and an ``x-request-id``. The state all
 of this reads and changes lives on :class:`~._simulator.Simulator`.
 """
 
@@ -35,13 +37,13 @@ from .._rules import (
     EDIT_FILE_FIELDS,
     EDITS_PATH,
     GENERATIONS_PATH,
-    MODEL,
     UploadInfo,
     Violation,
     check_mask,
     check_params,
     check_sources,
     parse_size,
+    wire_fields,
 )
 from . import _render
 from ._faults import ANSWER_FAULTS, Fault
@@ -466,8 +468,8 @@ class ApiHandler(_Handler):
     # -- validation and pictures ---------------------------------------------------------
 
     def _answer(self, endpoint: str, params: dict[str, Any], files: list[UploadedFile], fault: Fault | None) -> dict[str, Any]:
-        violations = check_params(endpoint, params, strict=False)
-        violations += _wire_violations(params, violations)
+        violations = check_params(endpoint, params, strict=False, wire=True)
+        params = wire_fields(endpoint, params)  # what passed, as the API reads it: a null is an absent field
         sources: list[UploadedFile] = []
         mask: UploadedFile | None = None
         infos: list[UploadInfo] = []
@@ -641,20 +643,6 @@ def _multipart_params(body: bytes, content_type: str) -> tuple[dict[str, Any], l
         text = params["output_compression"].strip()
         params["output_compression"] = int(text) if re.fullmatch(r"[+-]?\d{1,9}", text) else text
     return params, files
-
-
-def _wire_violations(params: dict[str, Any], found: list[Violation]) -> list[Violation]:
-    """What the spec's schema requires beyond what ``check_params`` reports (see the module docstring of _rules)."""
-    reported = {v.field for v in found}
-    out: list[Violation] = []
-    if "model" not in params and "model" not in reported:
-        out.append(Violation("model", "required", "the model is missing.", f"send model={MODEL!r}."))
-    size = params.get("size")
-    if "size" in params and not isinstance(size, str) and "size" not in reported:
-        out.append(
-            Violation("size", "format", f"{size!r} is not a string; sizes are written WIDTHxHEIGHT.", f"send size as a string such as {DEFAULT_SIZE!r}.")
-        )
-    return out
 
 
 def _check_files(files: list[UploadedFile]) -> tuple[list[UploadedFile], UploadedFile | None, list[UploadInfo], list[Violation]]:
