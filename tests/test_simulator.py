@@ -189,6 +189,7 @@ def test_a_null_prompt_is_a_missing_prompt(anyfast_simulator):
 
 
 def test_a_null_optional_field_is_the_same_as_leaving_it_out(anyfast_simulator):
+    anyfast_simulator.configure(variation=0)  # a repeat would otherwise be a new variant
     nulls = {"quality": None, "output_format": None, "output_compression": None, "moderation": None}
     with_nulls = generate(anyfast_simulator, "a null kite", **nulls)
     without = generate(anyfast_simulator, "a null kite")
@@ -755,3 +756,12 @@ def test_the_openai_sdk_reads_the_error_bodies(anyfast_simulator):
             model=MODEL, prompt="x")
     url = sdk.images.generate(model=MODEL, prompt="x", size=SIZE).data[0].url
     assert Image.open(io.BytesIO(session.get(url).content)).size == (W, H)
+
+
+def test_repeats_of_a_generation_differ_as_the_real_models_do():
+    with Simulator(variation=0.25) as sim:
+        first, second, third = (pixels_of(generate(sim, "a yellow kite")) for _ in range(3))
+    assert np.abs(first - second).mean() > 1 and np.abs(second - third).mean() > 1
+    with Simulator(variation=0.0) as sim:
+        same = [pixels_of(generate(sim, "a yellow kite")) for _ in range(2)]
+    assert np.array_equal(same[0], same[1]) and np.array_equal(same[0], first)

@@ -22,6 +22,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--api-key", default="sk-sim-local", help="the key clients must send (default sk-sim-local)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds from a request's arrival to its answer")
     parser.add_argument("--failure-rate", type=float, default=0.0, help="0-1: share of requests failing with 429 or 503")
+    parser.add_argument("--variation", type=float, default=0.25, help="0-1: how much repeats of one generation differ")
     parser.add_argument("--seed", type=int, default=0, help="seed of the failure-rate RNG")
     parser.add_argument("--leak", type=float, default=0.0, help="0-1: how much edits change outside the mask")
     parser.add_argument("--url-ttl", type=float, default=300.0, help="seconds a download link lives")
@@ -40,6 +41,7 @@ def main(argv: list[str] | None = None) -> int:
             api_key=args.api_key,
             latency=args.latency,
             failure_rate=args.failure_rate,
+            variation=args.variation,
             seed=args.seed,
             leak=args.leak,
             url_ttl=args.url_ttl,

@@ -44,10 +44,15 @@ def _grain(width: int, height: int) -> Image.Image:
 
 
 def render_generation(
-    prompt: str, width: int, height: int, quality: str = "medium", caption: bool = True
+    prompt: str, width: int, height: int, quality: str = "medium", caption: bool = True, variant: int = 0, variation: float = 0.0
 ) -> Image.Image:
-    """A deterministic RGB picture of ``prompt`` at ``width`` x ``height``, with the prompt written on it."""
+    """A deterministic RGB picture of ``prompt`` at ``width`` x ``height``, with the prompt written on it.
+
+    ``variant`` k > 0 moves its shapes by about ``variation`` of a quarter of the short
+    edge, as the k-th repeat of the same request (variant 0 is the base picture).
+    """
     rng = np.random.default_rng(_seed(prompt, quality))
+    jitter = np.random.default_rng(_seed(prompt, quality, str(variant)))
     top, bottom = rng.integers(30, 226, size=(2, 3))
     t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
     column = np.rint(top * (1 - t) + bottom * t).astype(np.uint8)[:, None, :]
@@ -60,6 +65,11 @@ def render_generation(
         cx, cy = int(rng.integers(0, width)), int(rng.integers(0, height))
         r = int(rng.integers(unit // 12, unit // 4))
         colour = tuple(int(c) for c in rng.integers(0, 256, 3))
+        if variant and variation:
+            dx, dy, dr, dc = jitter.normal(0, variation, 4)
+            cx, cy = cx + int(dx * unit / 4), cy + int(dy * unit / 4)
+            r = max(2, int(r * (1 + dr / 2)))
+            colour = tuple(int(np.clip(c + dc * 80, 0, 255)) for c in colour)
         if rng.random() < 0.5:
             draw.ellipse((cx - r, cy - r, cx + r, cy + r), fill=colour)
         else:
@@ -202,13 +212,17 @@ class _EncodedCache:
 _generations = _EncodedCache(max_bytes=160_000_000)
 
 
-def generation_bytes(prompt: str, width: int, height: int, quality: str, output_format: str, compression: int | None) -> bytes:
+def generation_bytes(
+    prompt: str, width: int, height: int, quality: str, output_format: str, compression: int | None, variant: int = 0, variation: float = 0.0
+) -> bytes:
     """The encoded generation, cached: a zero-latency benchmark measures the client, not this encoder."""
     if output_format != "jpeg":
         compression = None  # it only affects JPEG; one cache entry per picture
-    key = (prompt, width, height, quality, output_format, compression)
+    if not variation:
+        variant = 0
+    key = (prompt, width, height, quality, output_format, compression, variant, variation)
     data = _generations.get(key)
     if data is None:
-        data = encode(render_generation(prompt, width, height, quality), output_format, compression)
+        data = encode(render_generation(prompt, width, height, quality, variant=variant, variation=variation), output_format, compression)
         _generations.put(key, data)
     return data

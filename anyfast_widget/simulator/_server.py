@@ -491,8 +491,10 @@ class ApiHandler(_Handler):
         output_format = params.get("output_format", "png")
         compression = params.get("output_compression")
         if endpoint == "generations":
+            quality = params.get("quality", "medium")
             data = _render.generation_bytes(
-                params["prompt"], width, height, params.get("quality", "medium"), output_format, compression
+                params["prompt"], width, height, quality, output_format, compression,
+                self.sim._next_variant((params["prompt"], quality, width, height)), self.sim.variation,
             )
         else:
             images = [_decode(f, info.field) for f, info in zip(sources, infos, strict=True)]

@@ -38,6 +38,9 @@ class Simulator:
     - ``moderation_trigger``: a word (any case) that gets a prompt refused with
       ``moderation_blocked``, unless a generation sends ``moderation="low"``; "" disables;
     - ``refuse_masks``: answer every masked edit as an account without the Direct group;
+    - ``variation`` (0-1): how much a repeated generation differs from the last one
+      with the same prompt, quality and size (the real model has no seed; 0: identical).
+      The first answer to a request is always the same picture;
     - ``failure_rate`` (0-1): a share of API requests answered with a transient 429
       (with Retry-After) or 503, drawn from an RNG seeded with ``seed``.
 
@@ -60,6 +63,7 @@ class Simulator:
         moderation_trigger: str = "blockme",
         refuse_masks: bool = False,
         failure_rate: float = 0.0,
+        variation: float = 0.25,
         seed: int = 0,
         workers: int = 24,
     ) -> None:
@@ -71,6 +75,7 @@ class Simulator:
         self.moderation_trigger = "blockme"
         self.refuse_masks = False
         self.failure_rate = 0.0
+        self.variation = 0.25
         self.workers = workers
         self._faults = FaultPlan(seed)
         self.configure(
@@ -80,9 +85,11 @@ class Simulator:
             moderation_trigger=moderation_trigger,
             refuse_masks=refuse_masks,
             failure_rate=failure_rate,
+            variation=variation,
         )
         self._links = LinkStore()
         self._lock = threading.Lock()
+        self._variants: dict[tuple[object, ...], int] = {}
         self._records: list[RecordedRequest] = []
         self._stopping = threading.Event()
         self._servers: list[_Server] = []
@@ -159,6 +166,13 @@ class Simulator:
         """
         self._faults.add(kind, count, **options)
 
+    def _next_variant(self, request: tuple[object, ...]) -> int:
+        """How many times this generation was asked for before (its repeat number)."""
+        with self._lock:
+            count = self._variants.get(request, 0)
+            self._variants[request] = count + 1
+        return count
+
     def pending_faults(self) -> list[str]:
         """Queued fault kinds, in the order they will happen (download ones prefixed ``download_``)."""
         return self._faults.pending()
@@ -166,15 +180,15 @@ class Simulator:
     def configure(self, **settings: Any) -> None:
         """Change knobs by name, checking each (what the admin endpoint and the CLI call).
 
-        Accepts latency, url_ttl, leak, moderation_trigger, refuse_masks, failure_rate
-        and seed (re-seeds the failure RNG). Raises ValueError for an unknown name or a
+        Accepts latency, url_ttl, leak, moderation_trigger, refuse_masks, failure_rate,
+        variation and seed (re-seeds the failure RNG). Raises ValueError for an unknown name or a
         value out of range, TypeError for a value of the wrong type, before changing anything.
         """
         checked: dict[str, Any] = {}
         for name, value in settings.items():
             if name in ("latency", "url_ttl"):
                 checked[name] = _number(name, value, 0)
-            elif name in ("leak", "failure_rate"):
+            elif name in ("leak", "failure_rate", "variation"):
                 checked[name] = _number(name, value, 0, 1)
             elif name == "moderation_trigger":
                 if value is not None and not isinstance(value, str):
@@ -191,7 +205,7 @@ class Simulator:
             else:
                 raise ValueError(
                     f"unknown setting {name!r}; known: latency, url_ttl, leak, moderation_trigger, refuse_masks, "
-                    "failure_rate, seed"
+                    "failure_rate, variation, seed"
                 )
         for name, value in checked.items():
             if name == "seed":
@@ -208,6 +222,7 @@ class Simulator:
             "moderation_trigger": self.moderation_trigger,
             "refuse_masks": self.refuse_masks,
             "failure_rate": self.failure_rate,
+            "variation": self.variation,
         }
 
     def reset(self) -> None:
