@@ -1,0 +1,68 @@
+import { describe, expect, it } from "vitest";
+import { shortcutFor, stepRadius } from "./brush";
+import { clampVariants, normaliseSize } from "./controls";
+import { changeOutsideText } from "./gallery";
+import { elapsedSeconds } from "./progress";
+
+const key = (k: string, mods: Partial<{ ctrlKey: boolean; metaKey: boolean; shiftKey: boolean; altKey: boolean }> = {}) => ({
+  key: k,
+  ctrlKey: false,
+  metaKey: false,
+  shiftKey: false,
+  altKey: false,
+  ...mods,
+});
+
+describe("keyboard shortcuts", () => {
+  it("maps undo and both redo chords", () => {
+    expect(shortcutFor(key("z", { ctrlKey: true }))).toBe("undo");
+    expect(shortcutFor(key("z", { metaKey: true }))).toBe("undo");
+    expect(shortcutFor(key("Z", { ctrlKey: true, shiftKey: true }))).toBe("redo");
+    expect(shortcutFor(key("y", { ctrlKey: true }))).toBe("redo");
+  });
+
+  it("maps brackets to the brush size and ignores other keys", () => {
+    expect(shortcutFor(key("["))).toBe("smaller");
+    expect(shortcutFor(key("]"))).toBe("bigger");
+    expect(shortcutFor(key("z"))).toBeNull();
+    expect(shortcutFor(key("c", { ctrlKey: true }))).toBeNull();
+  });
+
+  it("steps the radius by about 20 %, at least 1 px, within bounds", () => {
+    expect(stepRadius(40, 1, 1, 500)).toBe(48);
+    expect(stepRadius(40, -1, 1, 500)).toBe(33);
+    expect(stepRadius(2, 1, 1, 500)).toBe(3);
+    expect(stepRadius(1, -1, 1, 500)).toBe(1);
+    expect(stepRadius(480, 1, 1, 500)).toBe(500);
+  });
+});
+
+describe("controls helpers", () => {
+  it("tidies a typed size", () => {
+    expect(normaliseSize(" 1536 × 1024 ")).toBe("1536x1024");
+    expect(normaliseSize("1024X0768")).toBe("1024x768");
+    expect(normaliseSize("big")).toBe("big");
+  });
+
+  it("keeps variants within 1..8", () => {
+    expect(clampVariants("3")).toBe(3);
+    expect(clampVariants(12)).toBe(8);
+    expect(clampVariants(0)).toBe(1);
+    expect(clampVariants("x")).toBe(1);
+  });
+});
+
+describe("progress and gallery text", () => {
+  it("elapsed time runs from started_at to finished_at or now", () => {
+    expect(elapsedSeconds({ started_at: null, finished_at: null }, 5000)).toBeNull();
+    expect(elapsedSeconds({ started_at: 1000, finished_at: null }, 3500)).toBe(2.5);
+    expect(elapsedSeconds({ started_at: 1000, finished_at: 2000 }, 9999)).toBe(1);
+    expect(elapsedSeconds({ started_at: 5000, finished_at: null }, 4000)).toBe(0);
+  });
+
+  it("shows the change outside the mask for edits only", () => {
+    expect(changeOutsideText({ endpoint: "edits", change_outside: 0.4321, kept_outside: false })).toBe("changed outside the mask: 0.4 %");
+    expect(changeOutsideText({ endpoint: "edits", change_outside: null, kept_outside: false })).toBeNull();
+    expect(changeOutsideText({ endpoint: "generations", change_outside: 3, kept_outside: false })).toBeNull();
+  });
+});
