@@ -12,14 +12,19 @@ $(VENV)/.installed: pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $@
 
-demo: $(VENV)/.installed  ## generate and edit on the local stand-in server (or the real API with ANYFAST_API_KEY)
+demo: $(VENV)/.installed  ## JupyterLab on notebooks/quickstart.ipynb, against the local stand-in server (the real API with ANYFAST_API_KEY)
 	$(PY) -m anyfast_widget.demo
 
-test: $(VENV)/.installed  ## every test, against the local stand-in server
+node_modules/.package-lock.json: package-lock.json
+	npm ci --no-audit --no-fund
+
+test: $(VENV)/.installed node_modules/.package-lock.json  ## every test: frontend unit tests, then Python and browser tests
+	npm run --silent build
+	npm test --silent
 	$(PY) -m pytest -q
 
 bench: $(VENV)/.installed  ## the benchmarks; prints the tables recorded in README.md
 	$(PY) -m bench
 
 clean:
-	rm -rf $(VENV) .pytest_cache anyfast-runs
+	rm -rf $(VENV) .pytest_cache anyfast-runs node_modules anyfast_widget/static
