@@ -233,3 +233,42 @@ def test_upload_edit_enlarge_and_download(jupyter_server, open_notebook, ui, pag
     name = nb.add_cell("print(studio.last.path.name)")
     assert download.value.suggested_filename == name
     nb.screenshot(selector="[data-testid=studio]")
+
+
+# A tiny PNG made in the page (canvas -> blob), wrapped in a DataTransfer as a drop or a paste delivers it.
+DELIVER_FILE = """async ([kind, name, colour]) => {
+  const c = document.createElement('canvas'); c.width = 64; c.height = 48;
+  const g = c.getContext('2d'); g.fillStyle = colour; g.fillRect(0, 0, 64, 48);
+  const blob = await new Promise((done) => c.toBlob(done, 'image/png'));
+  const data = new DataTransfer();
+  data.items.add(new File([blob], name, {type: 'image/png'}));
+  const root = document.querySelector('[data-testid=studio]');
+  const event = kind === 'drop'
+    ? new DragEvent('drop', {dataTransfer: data, bubbles: true, cancelable: true})
+    : new ClipboardEvent('paste', {clipboardData: data, bubbles: true, cancelable: true});
+  root.dispatchEvent(event);
+}"""
+
+
+@pytest.mark.parametrize("ui", ["lab"])
+def test_sources_by_drop_and_paste_reorder_and_remove(jupyter_server, open_notebook, ui, page):
+    jupyter_server.write_notebook("drop.ipynb", [SETUP, "studio"])
+    nb = open_notebook("drop.ipynb")
+    nb.run_all()
+    nb.wait_for("[data-testid=studio]")
+    thumbs = page.locator("[data-testid=source-thumb]")
+    page.evaluate(DELIVER_FILE, ["drop", "dropped.png", "#c00"])
+    expect(thumbs).to_have_count(1, timeout=30_000)
+    page.evaluate(DELIVER_FILE, ["paste", "pasted.png", "#0c0"])
+    expect(thumbs).to_have_count(2, timeout=30_000)
+    names = lambda: nb.add_cell("print([c['name'] for c in studio.source_cards])")  # noqa: E731
+    assert names() == "['dropped.png', 'pasted.png']"
+
+    thumbs.nth(1).locator("[data-testid=source-left]").click()
+    expect(thumbs.first.locator("[data-testid=source-primary]")).to_have_count(1)
+    nb.wait_for_kernel_idle()
+    assert names() == "['pasted.png', 'dropped.png']"
+    thumbs.first.locator("[data-testid=source-remove]").click()
+    expect(thumbs).to_have_count(1)
+    assert names() == "['dropped.png']"
+    nb.screenshot(selector="[data-testid=studio]")
