@@ -25,3 +25,9 @@ def gradient(width: int = 64, height: int = 48) -> Image.Image:
 @pytest.fixture
 def run_dir(tmp_path):
     return tmp_path / "runs"
+
+
+def pytest_collection_modifyitems(items):
+    """Browser tests last: Playwright's sync API keeps an event loop running in this thread while its
+    browser lives, which would look like a notebook's loop to every asyncio test after it."""
+    items.sort(key=lambda item: item.get_closest_marker("browser") is not None)
