@@ -1,8 +1,14 @@
 """Fixtures for widget tests in a real browser inside real JupyterLab 4 and Notebook 7.
 
-One Jupyter server and one Chromium per session; a fresh browser context and
-page per test. A widget test looks like this (it runs once per UI, because
-``open_notebook`` depends on the parametrized ``ui`` fixture)::
+One Jupyter server and one Chromium for all of tests/browser; a fresh browser
+context and page per test. Both are package-scoped, not session-scoped: while
+Playwright's sync API is started it leaves its event loop marked as running in
+the main thread, which breaks the pytest-asyncio tests that run after this
+package, so they must be stopped when the last browser test is done (keep
+browser tests in tests/browser).
+
+A widget test looks like this (it runs once per UI, because ``open_notebook``
+depends on the parametrized ``ui`` fixture)::
 
     import pytest
 
@@ -44,16 +50,16 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[JupyterServer]:
-    """A running ``jupyter lab`` (JupyterLab 4 + Notebook 7) on 127.0.0.1, isolated, stopped after the session."""
+    """A running ``jupyter lab`` (JupyterLab 4 + Notebook 7) on 127.0.0.1, isolated, stopped after tests/browser."""
     with JupyterServer(tmp_path_factory.mktemp("jupyter")) as server:
         yield server
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Debian's headless Chromium driven by Playwright (never a downloaded browser), one per session."""
+    """Debian's headless Chromium driven by Playwright (never a downloaded browser), one for tests/browser."""
     if not os.access(CHROMIUM, os.X_OK):
         pytest.fail(f"{CHROMIUM} is missing: apt-get install chromium (.ci/run does)")
     from playwright.sync_api import sync_playwright
