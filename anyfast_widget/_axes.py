@@ -14,19 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from ._errors import ValidationError
-from ._rules import Violation
+from ._rules import REQUEST_PARAMS, Violation
 
-FIELDS = (
-    "prompt",
-    "size",
-    "quality",
-    "output_format",
-    "output_compression",
-    "moderation",
-    "response_format",
-    "sources",
-    "mask",
-)
+FIELDS = ("prompt", *REQUEST_PARAMS, "sources", "mask")
 _LABEL_MAX = 48
 
 

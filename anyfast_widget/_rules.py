@@ -60,6 +60,8 @@ GENERATION_FIELDS = (
     "moderation",
     "response_format",
 )
+#: The request's parameters besides model and prompt (all optional), in the spec's order.
+REQUEST_PARAMS = tuple(f for f in GENERATION_FIELDS if f not in ("model", "prompt"))
 EDIT_FIELDS = ("model", "prompt", "size", "output_format", "output_compression", "response_format")
 EDIT_FILE_FIELDS = ("image", "image[]", "mask")
 

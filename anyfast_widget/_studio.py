@@ -24,6 +24,7 @@ import numpy as np
 import traitlets as t
 from PIL import Image
 
+from . import _strokes
 from ._client import DEFAULT_BASE_URL, DEFAULT_RUN_DIR, AsyncClient, RetryPolicy, _check_base_url, _Secret
 from ._composite import keep_outside, mask_change
 from ._errors import AnyfastError, ConfigurationError, ValidationError
@@ -51,7 +52,6 @@ from ._rules import (
     parse_size,
 )
 from ._store import RunStore
-from . import _strokes
 
 _STATIC = Path(__file__).parent / "static"
 

@@ -20,7 +20,6 @@ import numpy as np
 from . import Client, Mask
 from .simulator import Simulator
 
-
 QUICKSTART = Path("notebooks") / "quickstart.ipynb"
 
 

@@ -67,7 +67,7 @@ def test_strokes_drawn_in_the_browser_are_the_mask_python_rasterizes(jupyter_ser
     jupyter_server.write_notebook(f"draw-{ui}.ipynb", [SETUP, "studio.sources = [photo]\nstudio"])
     nb = open_notebook(f"draw-{ui}.ipynb")
     nb.run_all()
-    root = nb.wait_for("[data-testid=studio]")
+    nb.wait_for("[data-testid=studio]")
     canvas = page.locator("[data-testid=canvas]")
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
