@@ -6,6 +6,7 @@ change the image, ``RunStore`` holds every result on disk, and
 ``anyfast_widget.simulator`` is a local stand-in server for tests and demos.
 """
 
+from ._axes import Axis, axis, masks, prompts, replace, sources
 from ._client import DEFAULT_BASE_URL, AsyncClient, Client, RetryPolicy, __version__
 from ._composite import MaskChange, keep_outside, mask_change
 from ._errors import (
@@ -26,13 +27,12 @@ from ._errors import (
     ServerError,
     ValidationError,
 )
+from ._grid import Grid, Plan, compare
 from ._mask import Mask
 from ._result import ImageResult
 from ._rules import MODEL, Violation, nearest_sizes
 from ._store import RunStore
 from ._studio import ImageStudio
-from ._axes import Axis, axis, masks, prompts, replace, sources
-from ._grid import Grid, Plan, compare
 
 __all__ = [
     "__version__",

@@ -76,3 +76,36 @@ def mask_change(original: ImageInput, edited: ImageInput, mask: Mask, threshold:
         changed_outside=mean(outside > threshold),
         threshold=threshold,
     )
+
+
+# Colour stops of the difference heatmap, from no change (near black) to the most change
+# (pale yellow): dark to light, so it reads in greyscale and for colour-blind eyes too.
+_HEAT_STOPS = np.array(
+    [(0.0, 0, 0, 4), (0.25, 87, 16, 110), (0.5, 188, 55, 84), (0.75, 249, 142, 9), (1.0, 252, 255, 164)], np.float32
+)
+
+
+def difference(a: ImageInput, b: ImageInput, *, edge: int | None = None) -> tuple[Image.Image, float]:
+    """How two images differ, pixel by pixel: a heatmap and the mean absolute difference (0-1).
+
+    ``b`` is resized to ``a``'s size when they differ (the API may answer two requests
+    at different sizes); with ``edge``, both are first fitted so that the long edge is
+    at most ``edge`` pixels (a display-sized heatmap costs little). Each pixel's
+    difference is the largest over R, G and B (0-1); the heatmap shows it from black
+    (equal) through purple and orange to pale yellow (black against white), on an
+    absolute scale, so two heatmaps can be compared. Raises ValidationError for an
+    input that is not a readable image.
+    """
+    first = load_image(a, "a").convert("RGB")
+    second = load_image(b, "b").convert("RGB")
+    if edge is not None and max(first.size) > edge:
+        scale = edge / max(first.size)
+        first = first.resize((max(1, round(first.width * scale)), max(1, round(first.height * scale))), Image.Resampling.BOX)
+    if second.size != first.size:
+        second = second.resize(first.size, Image.Resampling.BOX)
+    gap = np.abs(np.asarray(first, np.float32) - np.asarray(second, np.float32)) / 255.0
+    mean = float(gap.mean())
+    per_pixel = gap.max(axis=-1)
+    channels = [np.interp(per_pixel, _HEAT_STOPS[:, 0], _HEAT_STOPS[:, i]) for i in (1, 2, 3)]
+    heat = np.rint(np.stack(channels, axis=-1)).astype(np.uint8)
+    return Image.fromarray(heat, "RGB"), mean

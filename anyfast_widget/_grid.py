@@ -27,18 +27,28 @@ from PIL import Image
 from ._axes import Axis, as_axis
 from ._client import AsyncClient, _BaseClient
 from ._composite import mask_change
+from ._errors import (
+    AnyfastError,
+    ConfirmationRequired,
+    ModerationBlockedError,
+    ValidationError,
+)
 from ._grid_export import ContactSheet, contact_sheets, save_csv, save_html, save_json
-from ._errors import AnyfastError, ConfirmationRequired, ModerationBlockedError, ValidationError
 from ._images import EncodedImage, ImageInput, decode_image, encode_source
 from ._mask import Mask, MaskInput
 from ._request import PreparedRequest, prepare_edit, prepare_generation
 from ._result import ImageResult
-from ._rules import EDIT_FIELDS, GENERATION_FIELDS, Violation, check_params
+from ._rules import (
+    EDIT_FIELDS,
+    REQUEST_PARAMS,
+    Violation,
+    check_params,
+)
 from ._store import RunStore, atomic_write
 
 CONFIRM_ABOVE = 50  # requests a grid may send without confirm=True
 Prices = Mapping[str, float] | Callable[[Mapping[str, Any]], float]
-_REQUEST_PARAMS = ("size", "quality", "output_format", "output_compression", "moderation", "response_format")
+_REQUEST_PARAMS = REQUEST_PARAMS
 
 
 @dataclass
@@ -143,9 +153,11 @@ class Grid:
         self.progress = progress
         self._client = client
         self._client_options = client_options
+        self._own_clients: dict[int, AsyncClient] = {}
         self._listeners: list[Callable[[Cell, Slot], None]] = []
         self._task: asyncio.Task[Grid] | None = None
         self._cancelled = False
+        self._view: Any = None  # the GridView, made on first display
         digest = hashlib.sha256(json.dumps([c.prepared.request_hash for c in cells] + [repeats]).encode()).hexdigest()
         self.id = digest[:16]
         self._state_path = store.root / "grids" / f"{self.id}.json"
@@ -175,6 +187,37 @@ class Grid:
             counts[slot.status] = counts.get(slot.status, 0) + 1
         states = ", ".join(f"{n} {state}" for state, n in sorted(counts.items()))
         return f"<Grid {self.id} {pages}x{rows}x{cols} x{self.repeats} repeats: {states}>"
+
+    # -- display -----------------------------------------------------------------
+
+    @property
+    def view(self) -> Any:
+        """The grid's live widget (a :class:`~anyfast_widget._grid_view.GridView`, made on first use).
+
+        A notebook shows it when the grid is displayed; every display is a view of this one widget.
+        """
+        if self._view is None or self._view.comm is None:  # never made, or closed
+            from ._grid_view import GridView
+
+            self._view = GridView(self)
+        return self._view
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
+        """In a Jupyter kernel the widget (with ``repr(grid)`` as its text form); elsewhere just the repr."""
+        if not _in_kernel():
+            return {"text/plain": repr(self)}
+        bundle = self.view._repr_mimebundle_(**kwargs)
+        if isinstance(bundle, tuple):  # (data, metadata), as some IPython versions expect
+            bundle[0]["text/plain"] = repr(self)
+            return bundle  # type: ignore[return-value]
+        bundle = dict(bundle or {})
+        bundle["text/plain"] = repr(self)
+        return bundle
+
+    @property
+    def running(self) -> bool:
+        """True while a run (or a retry) of this grid is under way in the background."""
+        return self._task is not None and not self._task.done()
 
     # -- resume ------------------------------------------------------------------
 
@@ -277,7 +320,7 @@ class Grid:
 
     async def _run(self, todo: list[tuple[Cell, Slot]], close_client: bool = False) -> Grid:
         self._cancelled = False
-        client = self._client or AsyncClient(**self._client_options)
+        client = self._client or self._own_client()
         bar = _progress_bar(len(todo)) if self.progress and todo else None
         gate = asyncio.Semaphore(self.concurrency)
         try:
@@ -285,12 +328,17 @@ class Grid:
         finally:
             if bar is not None:
                 bar.close()
-            if self._client is None:
-                if close_client:
-                    await client.close()
-                else:
-                    self._client = client  # kept for retries in the same event loop
+            if close_client and self._client is None:  # its event loop ends with this run
+                self._own_clients.pop(id(asyncio.get_running_loop()), None)
+                await client.close()
         return self
+
+    def _own_client(self) -> AsyncClient:
+        """The grid's own client for the running event loop (an httpx client cannot move between loops)."""
+        loop = id(asyncio.get_running_loop())
+        if loop not in self._own_clients:
+            self._own_clients[loop] = AsyncClient(**self._client_options)
+        return self._own_clients[loop]
 
     async def _run_slot(self, client: AsyncClient, gate: asyncio.Semaphore, cell: Cell, slot: Slot, bar: Any) -> None:
         async with gate:
@@ -580,6 +628,17 @@ def compare(
     if run:
         grid.run()
     return grid
+
+
+def _in_kernel() -> bool:
+    """True in a Jupyter kernel (a front end can show widgets), False in scripts and terminal IPython."""
+    try:
+        from IPython import get_ipython
+
+        shell = get_ipython()
+    except ImportError:  # pragma: no cover
+        return False
+    return getattr(shell, "kernel", None) is not None
 
 
 def _want_progress() -> bool:

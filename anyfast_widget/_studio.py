@@ -541,7 +541,8 @@ class ImageStudio(anywidget.AnyWidget):
     def cancel(self) -> None:
         """Cancel the run: requests not finished are abandoned (results already saved stay)."""
         for task in self._variant_tasks:
-            task.cancel()
+            # The button's message may arrive on another thread (a kernel subshell) than the run's loop.
+            task.get_loop().call_soon_threadsafe(task.cancel)
 
     def compare(self, **options: Any) -> Any:
         """A comparison grid (see :func:`anyfast_widget.compare`) that starts from the studio's settings.

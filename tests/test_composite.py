@@ -59,3 +59,34 @@ def test_grow_shrink_and_feather():
     weight = disc.feathered(4)
     assert weight.dtype == np.float32 and weight[20, 20] > 0.9 and weight[0, 0] < 0.01
     assert 0.2 < weight[20, 25] < 0.8  # soft at the edge
+
+
+def test_the_difference_of_an_image_with_itself_is_black_and_zero():
+    from anyfast_widget._composite import difference
+
+    heat, mean = difference(gradient(64, 48), gradient(64, 48))
+    assert mean == 0 and heat.size == (64, 48) and heat.mode == "RGB"
+    assert np.asarray(heat).max() <= 4  # the colour of "no change"
+
+
+def test_the_difference_heatmap_is_bright_where_the_images_differ():
+    from anyfast_widget._composite import difference
+
+    before = np.zeros((100, 200, 3), np.uint8)
+    after = before.copy()
+    after[20:40, 50:150] = 255  # a white bar: the largest possible change
+    heat, mean = difference(before, after)
+    pixels = np.asarray(heat, np.int32)
+    assert pixels[30, 100].sum() > 600 and pixels[80, 10].sum() < 10
+    assert mean == pytest.approx(20 * 100 / (100 * 200))
+
+
+def test_the_difference_of_two_sizes_and_at_display_size():
+    from anyfast_widget._composite import difference
+
+    def smooth(width, height):
+        y, x = np.mgrid[0:height, 0:width]
+        return np.stack([x * 255 // width, y * 255 // height, np.full_like(x, 90)], axis=-1).astype(np.uint8)
+
+    heat, mean = difference(smooth(1536, 1024), smooth(768, 512), edge=300)
+    assert heat.size == (300, 200) and mean < 0.01  # the same picture at two sizes barely differs

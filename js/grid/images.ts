@@ -1,0 +1,138 @@
+// Pictures from Python, by result id: asked for in batches (`thumbs` messages), answered
+// with binary buffers, kept as object URLs for as long as the model lives. One cache per
+// model, shared by all of its views, so a second view or a re-render shows them at once
+// without asking again. The difference heatmaps of A/B pairs are kept here too.
+import type { DifferenceMessage, GridModel, PythonMessage, ThumbsMessage } from "./types";
+
+export type Picture = { url: string; size: [number, number] };
+export type Difference = { url: string; mean: number; size: [number, number] };
+
+const ASK_AGAIN_MS = 30_000; // an answer lost (kernel restarted, message dropped) is asked for again
+const BATCH = 48;
+
+/** A Blob of a buffer's bytes (copied: the DataView may be a window on a larger message). */
+export function blobOf(buffer: DataView | ArrayBuffer | undefined, mime: string): Blob | null {
+  if (!buffer) return null;
+  const bytes = buffer instanceof ArrayBuffer ? new Uint8Array(buffer) : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
+  return bytes.byteLength ? new Blob([bytes.slice()], { type: mime }) : null;
+}
+
+const pictureKey = (id: string, edge: number) => `${edge}:${id}`;
+const pairKey = (a: string, b: string) => `${a}|${b}`;
+
+export class ImageCache {
+  private pictures = new Map<string, Map<number, Picture>>(); // id -> edge -> picture
+  private differences = new Map<string, Difference>();
+  private asked = new Map<string, number>(); // key -> when
+  private queue = new Map<number, Set<string>>(); // edge -> ids
+  private flushing = false;
+  private listeners = new Set<() => void>();
+
+  constructor(private model: GridModel) {
+    model.on("msg:custom", this.onMessage);
+  }
+
+  picture(id: string, edge: number): Picture | undefined {
+    return this.pictures.get(id)?.get(edge);
+  }
+
+  /** The best picture already here for `id`: at `edge`, else the largest smaller one, else the smallest larger one. */
+  bestPicture(id: string, edge: number): Picture | undefined {
+    const sizes = this.pictures.get(id);
+    if (!sizes) return undefined;
+    const edges = [...sizes.keys()].sort((a, b) => a - b);
+    const below = edges.filter((e) => e <= edge);
+    return sizes.get(below.length ? below[below.length - 1] : edges[0]);
+  }
+
+  difference(a: string, b: string): Difference | undefined {
+    return this.differences.get(pairKey(a, b));
+  }
+
+  /** Ask Python for `id` at `edge` unless it is here or on its way; the batch goes out after this task. */
+  want(id: string, edge: number): void {
+    const key = pictureKey(id, edge);
+    if (this.picture(id, edge)) return;
+    const when = this.asked.get(key);
+    if (when !== undefined && Date.now() - when < ASK_AGAIN_MS) return;
+    this.asked.set(key, Date.now());
+    let ids = this.queue.get(edge);
+    if (!ids) this.queue.set(edge, (ids = new Set()));
+    ids.add(id);
+    if (!this.flushing) {
+      this.flushing = true;
+      setTimeout(() => this.flush(), 0);
+    }
+  }
+
+  wantDifference(a: string, b: string): void {
+    const key = `diff:${pairKey(a, b)}`;
+    if (this.differences.has(pairKey(a, b))) return;
+    const when = this.asked.get(key);
+    if (when !== undefined && Date.now() - when < ASK_AGAIN_MS) return;
+    this.asked.set(key, Date.now());
+    this.model.send({ type: "difference", a, b });
+  }
+
+  /** Call `fn` whenever pictures arrive; returns the unsubscribe. */
+  subscribe(fn: () => void): () => void {
+    this.listeners.add(fn);
+    return () => this.listeners.delete(fn);
+  }
+
+  private flush(): void {
+    this.flushing = false;
+    for (const [edge, ids] of this.queue) {
+      const all = [...ids];
+      for (let i = 0; i < all.length; i += BATCH) this.model.send({ type: "thumbs", ids: all.slice(i, i + BATCH), edge });
+    }
+    this.queue.clear();
+  }
+
+  private onMessage = (content: unknown, buffers: DataView[]) => {
+    const message = content as PythonMessage | null;
+    if (!message || typeof message !== "object") return;
+    if (message.type === "thumbs") this.storeThumbs(message, buffers);
+    else if (message.type === "difference") this.storeDifference(message, buffers);
+    else return;
+    this.listeners.forEach((fn) => fn());
+  };
+
+  private storeThumbs(message: ThumbsMessage, buffers: DataView[]): void {
+    message.items.forEach((item, i) => {
+      const key = pictureKey(item.id, message.edge);
+      const blob = blobOf(buffers?.[i], item.mime);
+      this.asked.delete(key);
+      if (!blob || this.picture(item.id, message.edge)) return;
+      let sizes = this.pictures.get(item.id);
+      if (!sizes) this.pictures.set(item.id, (sizes = new Map()));
+      sizes.set(message.edge, { url: URL.createObjectURL(blob), size: item.size });
+    });
+    for (const id of message.missing ?? []) this.asked.set(pictureKey(id, message.edge), Date.now()); // not asked again for a while
+  }
+
+  private storeDifference(message: DifferenceMessage, buffers: DataView[]): void {
+    const key = pairKey(message.a, message.b);
+    this.asked.delete(`diff:${key}`);
+    const blob = blobOf(buffers?.[0], message.mime);
+    if (blob && !this.differences.has(key)) this.differences.set(key, { url: URL.createObjectURL(blob), mean: message.mean, size: message.size });
+  }
+}
+
+// anywidget hands each view (and `initialize`) its own proxy of the model, so the cache is
+// made in `initialize` (once per model; its message listener lives as long as the model) and
+// found again by the grid's id. Two widgets of one grid may share it: pictures are keyed by
+// result id, and either widget's Python side answers for the same results.
+const caches = new Map<string, ImageCache>();
+
+/** Make the cache of `model` (from `initialize`); a later model of the same grid replaces it. */
+export function createImageCache(model: GridModel): ImageCache {
+  const cache = new ImageCache(model);
+  caches.set(model.get("grid_id") ?? "", cache);
+  return cache;
+}
+
+/** The cache of `model`'s grid (made here if `initialize` did not run, as in hosts without it). */
+export function imageCacheFor(model: GridModel): ImageCache {
+  return caches.get(model.get("grid_id") ?? "") ?? createImageCache(model);
+}
