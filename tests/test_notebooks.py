@@ -53,3 +53,14 @@ def test_committed_notebooks_have_no_outputs():
     for path in NOTEBOOKS.glob("*.ipynb"):
         notebook = nbformat.read(path, as_version=4)
         assert all(not cell.get("outputs") for cell in notebook.cells if cell.cell_type == "code"), path.name
+
+
+def test_comparison_grids_runs_resumes_and_exports(tmp_path, anyfast_simulator, monkeypatch):
+    anyfast_simulator.configure(leak=0.2)
+    notebook = execute("comparison_grids.ipynb", tmp_path, anyfast_simulator, monkeypatch)
+    text = text_outputs(notebook)
+    assert text.count("12 requests: 12 already in the run store, 0 blocked by moderation, 0 to send") == 2
+    assert "foxes.png" in text and "foxes.html" in text
+    assert "sky inside" in text and "left third inside" in text
+    assert anyfast_simulator.request_count() == 12 + 2  # the resumed grid sent nothing
+    assert (tmp_path / "anyfast-runs" / "exports" / "foxes.html").is_file()
