@@ -258,7 +258,7 @@ class _BaseClient:
         reservation: _Reservation | None = None,
     ) -> ImageResult:
         size = check_image_bytes(data, prepared.output_format, request_id)
-        result = self.store._save_result(
+        result = self.store.save(
             prepared,
             data,
             size=size,
@@ -267,7 +267,7 @@ class _BaseClient:
             timings=timings,
             extras=parsed.extras,
             attempts=attempts,
-            reservation=reservation,
+            _reservation=reservation,
         )
         logger.debug("saved %s (%s)", result.path, request_id)
         return result

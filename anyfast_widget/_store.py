@@ -283,7 +283,7 @@ class RunStore:
         """Start making the temporary files of a result that is on its way (see the module docstring).
 
         Returns at once; the files are made by a helper thread. Pass the reservation to
-        :meth:`_save_result`, or :meth:`_Reservation.release` it if no result comes.
+        :meth:`save`, or :meth:`_Reservation.release` it if no result comes.
         """
         folder = self.root / "images" / time.strftime("%Y-%m-%d", time.gmtime())  # as _day_folder names it
         try:
@@ -309,33 +309,12 @@ class RunStore:
         timings: dict[str, float],
         extras: dict[str, Any],
         attempts: int = 1,
+        _reservation: _Reservation | None = None,
     ) -> ImageResult:
-        """Put one result on disk (image, sidecar, inputs, index row) and return it."""
-        return self._save_result(
-            prepared,
-            data,
-            size=size,
-            revised_prompt=revised_prompt,
-            request_id=request_id,
-            timings=timings,
-            extras=extras,
-            attempts=attempts,
-        )
+        """Put one result on disk (image, sidecar, inputs, index row) and return it.
 
-    def _save_result(
-        self,
-        prepared: PreparedRequest,
-        data: bytes,
-        *,
-        size: tuple[int, int],
-        revised_prompt: str | None,
-        request_id: str | None,
-        timings: dict[str, float],
-        extras: dict[str, Any],
-        attempts: int = 1,
-        reservation: _Reservation | None = None,
-    ) -> ImageResult:
-        """:meth:`save`, into the files of ``reservation`` when it has them ready."""
+        ``_reservation`` (the clients') holds the result's files, made while its request was in flight.
+        """
         result_id, path, now = self._new_location(prepared.prompt, prepared.output_format)
 
         sources = [self._copy_input(s) for s in prepared.sources]
@@ -361,7 +340,7 @@ class RunStore:
             attempts=attempts,
             _data=data,
         )
-        self._write(result, data, reservation.take() if reservation is not None else None)
+        self._write(result, data, _reservation.take() if _reservation is not None else None)
         return result
 
     def _write(self, result: ImageResult, data: bytes, slot: _Slot | None = None) -> None:

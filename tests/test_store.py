@@ -195,7 +195,7 @@ def test_saving_still_works_when_the_day_folder_vanishes_under_a_reservation(run
     reservation = store._reserve()
     reservation._future.result()  # the files exist...
     shutil.rmtree(first.path.parent)  # ...and are gone, with their folder
-    result = store._save_result(prepared, png, reservation=reservation, **common)
+    result = store.save(prepared, png, _reservation=reservation, **common)
     assert result.path.read_bytes() == png and RunStore(run_dir).get(result.id).data == png
     assert leftovers(run_dir) == []
 
