@@ -228,3 +228,9 @@ def test_json_and_csv_hold_one_record_per_request(grid_kwargs, tmp_path):
     assert len(data["records"]) == 4 and data["axes"]["cols"]["labels"] == ["low", "high"]
     rows = list(csv.DictReader(grid.save_csv(tmp_path / "grid.csv").open()))
     assert [r["column"] for r in rows] == ["low", "low", "high", "high"] and all(r["result_id"] for r in rows)
+
+
+def test_outside_a_notebook_a_grid_shows_a_progress_bar(anyfast_simulator, run_dir, capsys):
+    compare("a fox", cols={"quality": ["low", "high"]}, api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir)
+    err = capsys.readouterr().err
+    assert "grid" in err and "2/2" in err
