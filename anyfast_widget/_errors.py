@@ -170,3 +170,20 @@ class ConfirmationRequired(AnyfastError):
     """A grid would send more requests than it may without ``confirm=True``; nothing was sent."""
 
     default_hint = "Look at grid.plan() (requests and cost), then pass confirm=True to send them."
+
+
+_CARD_TITLES = {
+    "ValidationError": "Not sent: the request breaks a rule",
+    "ModerationBlockedError": "Blocked by moderation",
+    "RateLimitError": "Rate limited",
+    "AuthenticationError": "The API key was refused",
+    "ConfirmationRequired": "Confirmation needed",
+}
+
+
+def error_card(error: BaseException) -> dict[str, str]:
+    """What a widget shows for an error: a title, the message, and a hint when there is one (never a traceback)."""
+    if isinstance(error, AnyfastError):
+        title = _CARD_TITLES.get(type(error).__name__, type(error).__name__)
+        return {"title": title, "message": error.message, "hint": error.hint or ""}
+    return {"title": type(error).__name__, "message": str(error) or repr(error), "hint": ""}

@@ -363,7 +363,7 @@ class Grid:
                 slot.status, slot.error = "error", error
             else:
                 # The image is on disk; a big grid must not hold every picture in memory.
-                result._data = result._image = None
+                result.release()
                 slot.status, slot.result = "done", result
             finally:
                 slot.finished = time.time()
@@ -623,7 +623,7 @@ def compare(
         client_options=client_options,
         concurrency=concurrency,
         confirm=confirm,
-        progress=_want_progress() if progress is None else progress,
+        progress=not _in_kernel() if progress is None else progress,  # a tqdm bar where no widget shows the grid
     )
     if run:
         grid.run()
@@ -639,14 +639,3 @@ def _in_kernel() -> bool:
     except ImportError:  # pragma: no cover
         return False
     return getattr(shell, "kernel", None) is not None
-
-
-def _want_progress() -> bool:
-    """A tqdm bar where no widget shows the grid: scripts and terminals."""
-    try:
-        from IPython import get_ipython
-
-        shell = get_ipython()
-    except ImportError:  # pragma: no cover
-        return True
-    return shell is None or type(shell).__name__ != "ZMQInteractiveShell"

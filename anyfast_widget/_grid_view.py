@@ -33,7 +33,7 @@ import anywidget
 import traitlets as t
 
 from ._composite import difference
-from ._errors import AnyfastError, ConfirmationRequired
+from ._errors import ConfirmationRequired, error_card
 from ._grid import _in_kernel
 from ._previews import encode_preview
 from ._result import ImageResult
@@ -82,19 +82,6 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-def _error_card(error: BaseException) -> dict[str, str]:
-    """What the browser shows for an error: a title, the message, and a hint when there is one."""
-    if isinstance(error, AnyfastError):
-        title = {
-            "ModerationBlockedError": "Blocked by moderation",
-            "RateLimitError": "Rate limited",
-            "ValidationError": "Not sent: the request breaks a rule",
-            "ConfirmationRequired": "Confirmation needed",
-        }.get(type(error).__name__, type(error).__name__)
-        return {"title": title, "message": error.message, "hint": error.hint or ""}
-    return {"title": type(error).__name__, "message": str(error) or repr(error), "hint": ""}
-
-
 def _epoch_ms(seconds: float | None) -> float | None:
     return None if seconds is None else seconds * 1000.0
 
@@ -104,14 +91,14 @@ class _Lightly:
     unless it was already in memory (a big grid must not hold every picture)."""
 
     def __init__(self, results: Iterable[ImageResult]) -> None:
-        self.results = [r for r in results if r._image is None and r._data is None]
+        self.results = [r for r in results if r._image is None and r._data is None]  # nothing held yet
 
     def __enter__(self) -> None:
         return None
 
     def __exit__(self, *exc: object) -> None:
         for result in self.results:
-            result._data = result._image = None
+            result.release()
 
 
 class GridView(anywidget.AnyWidget):
@@ -281,7 +268,7 @@ class GridView(anywidget.AnyWidget):
             "revised_prompt": result.revised_prompt if result else None,
             "started_at": _epoch_ms(slot.started),
             "finished_at": _epoch_ms(slot.finished),
-            "error": _error_card(slot.error) if slot.error is not None else None,
+            "error": error_card(slot.error) if slot.error is not None else None,
         }
 
     def _plan_state(self) -> dict[str, Any]:
@@ -313,14 +300,14 @@ class GridView(anywidget.AnyWidget):
             try:
                 then(work())
             except Exception as error:  # noqa: BLE001 - shown in the widget, never a traceback for a click
-                self.notice = {"kind": "error", **_error_card(error)}
+                self.notice = {"kind": "error", **error_card(error)}
             return
 
         def back_on_loop(value: _T) -> None:
             try:
                 then(value)
             except Exception as error:  # noqa: BLE001 - shown in the widget
-                self.notice = {"kind": "error", **_error_card(error)}
+                self.notice = {"kind": "error", **error_card(error)}
 
         def done(future: Future[_T]) -> None:  # in the worker thread
             error = future.exception()
@@ -335,7 +322,7 @@ class GridView(anywidget.AnyWidget):
         _executor().submit(work).add_done_callback(done)
 
     def _set_error_notice(self, error: BaseException) -> None:
-        self.notice = {"kind": "error", **_error_card(error)}
+        self.notice = {"kind": "error", **error_card(error)}
 
     def _compute_spreads(self) -> None:
         wanted, self._spreads_wanted = self._spreads_wanted, set()
@@ -441,7 +428,7 @@ class GridView(anywidget.AnyWidget):
         try:
             outcome = self._grid.run(confirm=confirm or None)
         except ConfirmationRequired as error:
-            self.notice = {"kind": "confirm", **_error_card(error), "hint": "Send them anyway, or call grid.run(confirm=True)."}
+            self.notice = {"kind": "confirm", **error_card(error), "hint": "Send them anyway, or call grid.run(confirm=True)."}
             return None
         self._after_start()
         return outcome
@@ -455,7 +442,7 @@ class GridView(anywidget.AnyWidget):
         """The end of a run: its error, or what a cancel left unsent, becomes the notice."""
         error = None if task.cancelled() else task.exception()
         if error is not None:
-            self.notice = {"kind": "error", **_error_card(error)}
+            self.notice = {"kind": "error", **error_card(error)}
         elif self.notice.get("title") == "Cancelling":
             unsent = sum(1 for _, slot in self._grid.slots() if slot.status == "cancelled")
             message = f"{unsent} request{'s' if unsent != 1 else ''} not sent: retry a cell, or send them with Run."
@@ -536,4 +523,4 @@ class GridView(anywidget.AnyWidget):
             elif kind == "dismiss":
                 self.notice = {}
         except Exception as error:  # noqa: BLE001 - never a traceback in the kernel for a click
-            self.notice = {"kind": "error", **_error_card(error)}
+            self.notice = {"kind": "error", **error_card(error)}

@@ -58,6 +58,10 @@ class ImageResult:
             self._data = self.path.read_bytes()
         return self._data
 
+    def release(self) -> None:
+        """Drop the bytes and picture held in memory; they are read from disk again when asked for."""
+        self._data = self._image = None
+
     @property
     def image(self) -> Image.Image:
         """The image as a PIL image (decoded once)."""

@@ -27,7 +27,7 @@ from PIL import Image
 from . import _strokes
 from ._client import DEFAULT_BASE_URL, DEFAULT_RUN_DIR, AsyncClient, RetryPolicy, _check_base_url, _Secret
 from ._composite import keep_outside, mask_change
-from ._errors import AnyfastError, ConfigurationError, ValidationError
+from ._errors import AnyfastError, ConfigurationError, ValidationError, error_card
 from ._images import EncodedImage, ImageInput, decode_image, encode_source
 from ._mask import Mask, MaskInput
 from ._previews import CANVAS_EDGE, GALLERY_EDGE, THUMB_EDGE, cutout_png, encode_preview, region_at, region_png
@@ -47,6 +47,7 @@ from ._rules import (
     check_mask,
     check_params,
     check_sources,
+    format_size,
     is_valid_size,
     nearest_sizes,
     parse_size,
@@ -99,18 +100,6 @@ def _now_ms() -> float:
     return time.time() * 1000.0
 
 
-def _error_card(error: BaseException) -> dict[str, Any]:
-    if isinstance(error, AnyfastError):
-        title = {
-            "ValidationError": "Not sent: the request breaks a rule",
-            "ModerationBlockedError": "Blocked by moderation",
-            "RateLimitError": "Rate limited",
-            "AuthenticationError": "The API key was refused",
-        }.get(type(error).__name__, type(error).__name__)
-        return {"title": title, "message": error.message, "hint": error.hint or ""}
-    return {"title": type(error).__name__, "message": str(error) or repr(error), "hint": ""}
-
-
 class ImageStudio(anywidget.AnyWidget):
     """A studio for the Anyfast image API in a notebook cell.
 
@@ -151,6 +140,7 @@ class ImageStudio(anywidget.AnyWidget):
     running = t.Bool(False).tag(sync=True)
     gallery = t.List(t.Dict()).tag(sync=True)
     notice = t.Dict().tag(sync=True)
+    limits = t.Dict({"variants": MAX_VARIANTS, "sources": MAX_SOURCES}, read_only=True).tag(sync=True)
 
     def __init__(
         self,
@@ -197,6 +187,8 @@ class ImageStudio(anywidget.AnyWidget):
         self._base: Mask | None = None
         self._region: np.ndarray | None = None
         self._region_ops: list[dict[str, Any]] = []
+        self._to_send: Mask | None = None  # the mask as it will be sent, kept in step by _refresh_mask_views
+        self._to_send_problems: list[Violation] = []
         self._results: list[ImageResult] = []
         self._task: asyncio.Task[list[ImageResult]] | None = None
         self._variant_tasks: list[asyncio.Task[ImageResult | None]] = []
@@ -338,24 +330,17 @@ class ImageStudio(anywidget.AnyWidget):
             self._reset_mask(None)
         else:
             mask = Mask.coerce(value)
-            width, height = self._sources[0].encoded.size
-            if mask.size != (width, height):
-                raise ValidationError(
-                    [
-                        Violation(
-                            "mask",
-                            "same_size",
-                            f"the mask is {mask.size[0]}x{mask.size[1]} but the first source image is {width}x{height}.",
-                            f"make the mask {width}x{height} (Mask.resize() does this).",
-                        )
-                    ]
-                )
+            if wrong_size := [v for v in self._mask_violations(mask) if v.rule == "same_size"]:
+                raise ValidationError(wrong_size)
             self._reset_mask(mask)
         self._refresh_settings()
 
     @property
     def mask_to_send(self) -> Mask | None:
         """The mask as it will be sent: the painted one grown or shrunk by ``mask_tools["grow"]``; None when empty."""
+        return self._to_send
+
+    def _make_mask_to_send(self) -> Mask | None:
         if self._region is None or not self._region.any():
             return None
         grow = int(self.mask_tools.get("grow", 0) or 0)
@@ -406,8 +391,10 @@ class ImageStudio(anywidget.AnyWidget):
             self._refresh_settings()
 
     def _refresh_mask_views(self) -> None:
-        """What will be sent: the preview with its holes, the coverage, the checks."""
-        mask = self.mask_to_send
+        """What will be sent (worked out once per change of the mask, not per keystroke elsewhere):
+        the mask itself, the preview with its holes, the coverage, the checks."""
+        mask = self._to_send = self._make_mask_to_send()
+        self._to_send_problems = self._mask_violations(mask) if mask is not None and self._sources else []
         if mask is None or self._canvas_rgb is None:
             self.send_preview, self.coverage = b"", 0.0
             self.mask_checks = (
@@ -419,7 +406,7 @@ class ImageStudio(anywidget.AnyWidget):
         editable = region_at(mask.region, self._canvas_rgb.size)
         self.send_preview = cutout_png(self._canvas_rgb, editable)
         self.coverage = round(100.0 * mask.coverage, 3)
-        failed = {v.rule: v for v in self._mask_violations(mask)}
+        failed = {v.rule: v for v in self._to_send_problems}
         primary = self._sources[0].encoded
         checks = []
         for rule, label in _MASK_CHECKS:
@@ -454,6 +441,16 @@ class ImageStudio(anywidget.AnyWidget):
             out[name] = value
         return out
 
+    @t.validate("params")
+    def _tidy_params(self, proposal: dict[str, Any]) -> dict[str, Any]:
+        """A readable size typed by hand ("1536 × 1024") is written as the API spells it; the rest is judged as is."""
+        params = dict(proposal["value"])
+        size = params.get("size")
+        parsed = parse_size(size) if isinstance(size, str) else None
+        if parsed is not None:
+            params["size"] = format_size(*parsed)
+        return params
+
     @t.observe("prompt", "params", "variants")
     def _on_settings(self, change: dict[str, Any]) -> None:
         self._refresh_settings()
@@ -461,15 +458,10 @@ class ImageStudio(anywidget.AnyWidget):
     def _refresh_settings(self) -> None:
         endpoint = "edits" if self._sources else "generations"
         violations = check_params(endpoint, self._wire_params())
-        if not 1 <= self.variants <= MAX_VARIANTS:
-            violations.append(
-                Violation("variants", "range", f"{self.variants} variants were asked for.", f"ask for 1 to {MAX_VARIANTS} (each is one request).")
-            )
+        violations += self._variants_violations()
         if self._sources:
             violations += check_sources([s.encoded.upload_info(f"image[{i}]") for i, s in enumerate(self._sources)])
-            mask = self.mask_to_send
-            if mask is not None:
-                violations += self._mask_violations(mask)
+            violations += self._to_send_problems
         if self._client is None and self._key is None:
             blocked = "No API key: set ANYFAST_API_KEY, or pass api_key= (or client=) to ImageStudio."
         elif self.running:
@@ -485,6 +477,11 @@ class ImageStudio(anywidget.AnyWidget):
             self.controls = self._controls(endpoint)
             self.violations = [{"field": v.field, "rule": v.rule, "message": v.message, "fix": v.fix} for v in violations]
             self.run_blocked = blocked
+
+    def _variants_violations(self) -> list[Violation]:
+        if 1 <= self.variants <= MAX_VARIANTS:
+            return []
+        return [Violation("variants", "range", f"{self.variants} variants were asked for.", f"ask for 1 to {MAX_VARIANTS} (each is one request).")]
 
     def _controls(self, endpoint: str) -> list[dict[str, Any]]:
         accepted = GENERATION_FIELDS if endpoint == "generations" else EDIT_FIELDS
@@ -516,8 +513,8 @@ class ImageStudio(anywidget.AnyWidget):
         """The request the studio would send now, checked against every rule (ValidationError if not)."""
         wire = self._wire_params()
         prompt = wire.pop("prompt")
-        if not 1 <= self.variants <= MAX_VARIANTS:
-            raise ValidationError([Violation("variants", "range", f"{self.variants} variants were asked for.", f"ask for 1 to {MAX_VARIANTS}.")])
+        if problems := self._variants_violations():
+            raise ValidationError(problems)
         if not self._sources:
             return prepare_generation(prompt, **wire)
         return prepare_edit(prompt, [s.encoded.data for s in self._sources], mask=self.mask_to_send, **wire)
@@ -589,7 +586,7 @@ class ImageStudio(anywidget.AnyWidget):
             prepared = await asyncio.to_thread(self.prepare)
             client = self._client_for_loop()
         except AnyfastError as error:
-            self.notice = {"kind": "error", **_error_card(error)}
+            self.notice = {"kind": "error", **error_card(error)}
             raise
         original = self._primary_image
         feather = float(self.mask_tools.get("feather", 0) or 0)
@@ -625,7 +622,7 @@ class ImageStudio(anywidget.AnyWidget):
             self._update_job(index, status="cancelled", finished_at=_now_ms())
             raise
         except Exception as error:  # shown in the widget; the other variants go on
-            self._update_job(index, status="error", finished_at=_now_ms(), error=_error_card(error))
+            self._update_job(index, status="error", finished_at=_now_ms(), error=error_card(error))
             raise
         self._results.insert(0, shown)
         entry = await asyncio.to_thread(self._gallery_entry, shown)
@@ -712,7 +709,7 @@ class ImageStudio(anywidget.AnyWidget):
             elif kind == "fetch":
                 self._send_file(str(content["id"]), str(content.get("purpose", "download")))
         except Exception as error:  # never a traceback in the kernel for a click
-            self.notice = {"kind": "error", **_error_card(error)}
+            self.notice = {"kind": "error", **error_card(error)}
 
     def _add_uploads(self, names: list[str], buffers: list[bytes]) -> None:
         problems = []

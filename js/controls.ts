@@ -7,18 +7,11 @@ import type { Control, Model, Params } from "./types";
 import type { ViolationSlots } from "./violations";
 
 const PROMPT_SAVE_DELAY_MS = 300;
-export const MAX_VARIANTS = 8;
 
-/** A size typed by hand, tidied: "1536 × 1024" -> "1536x1024"; anything else is left for Python to judge. */
-export function normaliseSize(text: string): string {
-  const match = /^\s*(\d+)\s*[xX×*,]\s*(\d+)\s*$/.exec(text);
-  return match ? `${Number(match[1])}x${Number(match[2])}` : text.trim();
-}
-
-/** Variants count from an input's text: an integer within 1..8. */
-export function clampVariants(value: unknown): number {
+/** Variants count from an input's text: an integer within 1..`most` (Python's limit). */
+export function clampVariants(value: unknown, most: number): number {
   const n = Math.round(Number(value));
-  return Number.isFinite(n) ? Math.min(MAX_VARIANTS, Math.max(1, n)) : 1;
+  return Number.isFinite(n) ? Math.min(most, Math.max(1, n)) : 1;
 }
 
 type Rendered = { element: HTMLElement; update: (params: Params) => void };
@@ -88,12 +81,16 @@ export function controlsPanel(model: Model, violations: ViolationSlots, cleanups
   }, cleanups, false);
 
   // --- variants
-  const variants = h("input", { id: uid("variants"), type: "number", min: 1, max: MAX_VARIANTS, step: 1, "data-testid": "variants", class: "afs-number" });
-  watch(model, ["variants"], () => {
+  const mostVariants = () => model.get("limits")?.variants ?? 1;
+  const variants = h("input", { id: uid("variants"), type: "number", min: 1, step: 1, "data-testid": "variants", class: "afs-number" });
+  const variantsRange = h("span", { class: "afs-muted" });
+  watch(model, ["variants", "limits"], () => {
+    variants.max = String(mostVariants());
+    variantsRange.textContent = ` requests sent at once (1–${mostVariants()})`;
     if (document.activeElement !== variants) variants.value = String(model.get("variants") ?? 1);
   }, cleanups);
   cleanups.listen(variants, "change", () => {
-    const value = clampVariants(variants.value);
+    const value = clampVariants(variants.value, mostVariants());
     variants.value = String(value);
     model.set("variants", value);
     model.save_changes();
@@ -129,7 +126,7 @@ export function controlsPanel(model: Model, violations: ViolationSlots, cleanups
       { class: "afs-field" },
       h("label", { class: "afs-label", for: variants.id }, "Variants"),
       variants,
-      h("span", { class: "afs-muted" }, " requests sent at once (1–8)"),
+      variantsRange,
       violations.slot("variants"),
     ),
     h("div", { class: "afs-run-row" }, runButton, blocked),
@@ -206,15 +203,15 @@ function renderControl(
     if (custom) custom.hidden = !customMode;
     if (customMode && custom) {
       custom.focus();
-      if (custom.value.trim()) setParam(control.name, normaliseSize(custom.value));
+      if (custom.value.trim()) setParam(control.name, custom.value.trim());
       return;
     }
     setParam(control.name, select.value === "" ? null : select.value);
   });
   if (custom) {
     const commitCustom = () => {
-      const text = normaliseSize(custom.value);
-      custom.value = text;
+      // Python tidies a readable size ("1536 × 1024" -> "1536x1024") and judges the rest.
+      const text = custom.value.trim();
       setParam(control.name, text === "" ? null : text);
     };
     cleanups.listen(custom, "change", commitCustom);

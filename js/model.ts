@@ -1,4 +1,5 @@
 // Typed access to the anywidget model, with subscriptions that a view can undo.
+import type { AnyModel } from "@anywidget/types";
 import type { Cleanups } from "./dom";
 import type { Model, Traits } from "./types";
 
@@ -7,11 +8,17 @@ import type { Model, Traits } from "./types";
  * the view's cleanups. Several names changing in one sync call `fn` once per change,
  * which is fine for the cheap renders this is used for.
  */
-export function watch(model: Model, names: Array<keyof Traits>, fn: () => void, cleanups: Cleanups, now = true): void {
+export function watch<T extends Record<string, any>>(
+  model: AnyModel<T>,
+  names: Array<keyof T>,
+  fn: () => void,
+  cleanups: Cleanups,
+  now = true,
+): void {
   for (const name of names) {
     const event = `change:${String(name)}`;
-    model.on(event, fn);
-    cleanups.add(() => model.off(event, fn));
+    model.on(event as never, fn);
+    cleanups.add(() => model.off(event as never, fn));
   }
   if (now) fn();
 }

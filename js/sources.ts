@@ -6,7 +6,6 @@ import { list, watch } from "./model";
 import type { Model, Source } from "./types";
 import type { ViolationSlots } from "./violations";
 
-export const MAX_SOURCES = 16;
 /** dataTransfer type of a thumbnail being dragged, so a reorder is never taken for a file drop. */
 const SOURCE_DRAG_TYPE = "application/x-anyfast-source-index";
 
@@ -92,15 +91,16 @@ export function sourcesPanel(model: Model, root: HTMLElement, violations: Violat
   // The thumbnails' listeners live with the thumbnails: dropped at each re-render.
   const itemCleanups = new Cleanups();
   cleanups.add(() => itemCleanups.run());
-  watch(model, ["source_cards"], () => {
+  watch(model, ["source_cards", "limits"], () => {
     itemCleanups.run();
     const sources = list(model, "source_cards");
     urls.retain(new Set(sources.map((s) => s.id)));
     setChildren(thumbs, ...sources.map((source, index) => thumbnail(source, index, sources.length)));
-    count.textContent = `${sources.length} / ${MAX_SOURCES}`;
+    const most = model.get("limits")?.sources ?? sources.length;
+    count.textContent = `${sources.length} / ${most}`;
     hint.hidden = sources.length > 0;
-    upload.disabled = sources.length >= MAX_SOURCES;
-    upload.title = sources.length >= MAX_SOURCES ? `At most ${MAX_SOURCES} sources` : "";
+    upload.disabled = sources.length >= most;
+    upload.title = sources.length >= most ? `At most ${most} sources` : "";
   }, cleanups);
 
   function thumbnail(source: Source, index: number, total: number): HTMLElement {

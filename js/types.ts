@@ -71,6 +71,9 @@ export type Notice = { kind?: "error" | "info"; title?: string; message?: string
 
 export type Params = Record<string, string | number | null | undefined>;
 
+/** The API's counts, from Python's rules (one source of truth). */
+export type Limits = { variants: number; sources: number };
+
 export interface Traits {
   // written by the frontend (and Python)
   prompt: string;
@@ -96,6 +99,7 @@ export interface Traits {
   running: boolean;
   gallery: Result[];
   notice: Notice;
+  limits: Limits;
 }
 
 export type Model = AnyModel<Traits>;

@@ -362,3 +362,13 @@ def test_the_key_is_nowhere_in_the_widget_state(studio, anyfast_simulator):
     key = anyfast_simulator.api_key
     assert key not in state_json(studio)
     assert key not in repr(studio)
+
+
+def test_a_readable_size_is_tidied_and_the_rest_judged(studio):
+    studio.prompt = "a lighthouse"
+    studio.params = {**studio.params, "size": " 1536 × 1024 "}
+    assert studio.params["size"] == "1536x1024" and studio.violations == []
+    studio.params = {**studio.params, "size": "1024X0768"}
+    assert studio.params["size"] == "1024x768"
+    studio.params = {**studio.params, "size": "big"}
+    assert studio.params["size"] == "big" and [v["rule"] for v in studio.violations] == ["format"]

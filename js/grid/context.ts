@@ -3,7 +3,7 @@
 import type { Cleanups } from "../dom";
 import { type ImageCache } from "./images";
 import { keepPicks, togglePick } from "./pairs";
-import type { CellState, GridModel, GridTraits, SlotState } from "./types";
+import type { CellState, GridModel, SlotState } from "./types";
 
 /** The two results picked for the A/B view (this view's own choice, not synced). */
 export class Picks {
@@ -44,15 +44,7 @@ export type Context = {
   enlarge: (cell: number, repeat: number) => void;
 };
 
-/** Call `fn` now (unless `now` is false) and whenever one of `names` changes, until the view goes. */
-export function watch(model: GridModel, names: Array<keyof GridTraits>, fn: () => void, cleanups: Cleanups, now = true): void {
-  for (const name of names) {
-    const event = `change:${String(name)}`;
-    model.on(event, fn);
-    cleanups.add(() => model.off(event as never, fn));
-  }
-  if (now) fn();
-}
+export { watch } from "../model";
 
 /** The cells, never undefined (a trait can be missing while Python starts). */
 export function cellsOf(model: GridModel): CellState[] {

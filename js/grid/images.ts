@@ -2,6 +2,7 @@
 // with binary buffers, kept as object URLs for as long as the model lives. One cache per
 // model, shared by all of its views, so a second view or a re-render shows them at once
 // without asking again. The difference heatmaps of A/B pairs are kept here too.
+import { toBlob } from "../bytes";
 import type { DifferenceMessage, GridModel, PythonMessage, ThumbsMessage } from "./types";
 
 export type Picture = { url: string; size: [number, number] };
@@ -9,13 +10,6 @@ export type Difference = { url: string; mean: number; size: [number, number] };
 
 const ASK_AGAIN_MS = 30_000; // an answer lost (kernel restarted, message dropped) is asked for again
 const BATCH = 48;
-
-/** A Blob of a buffer's bytes (copied: the DataView may be a window on a larger message). */
-export function blobOf(buffer: DataView | ArrayBuffer | undefined, mime: string): Blob | null {
-  if (!buffer) return null;
-  const bytes = buffer instanceof ArrayBuffer ? new Uint8Array(buffer) : new Uint8Array(buffer.buffer, buffer.byteOffset, buffer.byteLength);
-  return bytes.byteLength ? new Blob([bytes.slice()], { type: mime }) : null;
-}
 
 const pictureKey = (id: string, edge: number) => `${edge}:${id}`;
 const pairKey = (a: string, b: string) => `${a}|${b}`;
@@ -101,7 +95,7 @@ export class ImageCache {
   private storeThumbs(message: ThumbsMessage, buffers: DataView[]): void {
     message.items.forEach((item, i) => {
       const key = pictureKey(item.id, message.edge);
-      const blob = blobOf(buffers?.[i], item.mime);
+      const blob = toBlob(buffers?.[i], item.mime);
       this.asked.delete(key);
       if (!blob || this.picture(item.id, message.edge)) return;
       let sizes = this.pictures.get(item.id);
@@ -114,7 +108,7 @@ export class ImageCache {
   private storeDifference(message: DifferenceMessage, buffers: DataView[]): void {
     const key = pairKey(message.a, message.b);
     this.asked.delete(`diff:${key}`);
-    const blob = blobOf(buffers?.[0], message.mime);
+    const blob = toBlob(buffers?.[0], message.mime);
     if (blob && !this.differences.has(key)) this.differences.set(key, { url: URL.createObjectURL(blob), mean: message.mean, size: message.size });
   }
 }
