@@ -34,6 +34,7 @@ from ._errors import (
 from ._images import ImageInput
 from ._mask import MaskInput
 from ._request import (
+    DEFAULT_RESPONSE_FORMAT,
     ParsedResponse,
     PreparedRequest,
     Size,
@@ -257,7 +258,11 @@ class _BaseClient:
         attempts: int,
         reservation: _Reservation | None = None,
     ) -> ImageResult:
-        size = check_image_bytes(data, prepared.output_format, request_id)
+        fmt, size = check_image_bytes(data, prepared.output_format, request_id)
+        if fmt != prepared.output_format:
+            logger.warning(
+                "asked for %s but the API sent %s (request %s); kept as it came", prepared.output_format.upper(), fmt.upper(), request_id
+            )
         result = self.store.save(
             prepared,
             data,
@@ -267,6 +272,7 @@ class _BaseClient:
             timings=timings,
             extras=parsed.extras,
             attempts=attempts,
+            fmt=fmt,
             _reservation=reservation,
         )
         logger.debug("saved %s (%s)", result.path, request_id)
@@ -311,7 +317,7 @@ class Client(_BaseClient):
         output_format: str | None = None,
         output_compression: int | None = None,
         moderation: str | None = None,
-        response_format: str | None = "b64_json",
+        response_format: str | None = DEFAULT_RESPONSE_FORMAT,
     ) -> ImageResult:
         """Make one image from ``prompt``; it is on disk when this returns.
 
@@ -340,7 +346,7 @@ class Client(_BaseClient):
         size: Size | None = None,
         output_format: str | None = None,
         output_compression: int | None = None,
-        response_format: str | None = "b64_json",
+        response_format: str | None = DEFAULT_RESPONSE_FORMAT,
     ) -> ImageResult:
         """Edit one or more source images (the first is the one ``mask`` belongs to).
 
@@ -457,7 +463,7 @@ class AsyncClient(_BaseClient):
         output_format: str | None = None,
         output_compression: int | None = None,
         moderation: str | None = None,
-        response_format: str | None = "b64_json",
+        response_format: str | None = DEFAULT_RESPONSE_FORMAT,
     ) -> ImageResult:
         """Make one image from ``prompt``; see :meth:`Client.generate`."""
         started = time.perf_counter()
@@ -481,7 +487,7 @@ class AsyncClient(_BaseClient):
         size: Size | None = None,
         output_format: str | None = None,
         output_compression: int | None = None,
-        response_format: str | None = "b64_json",
+        response_format: str | None = DEFAULT_RESPONSE_FORMAT,
     ) -> ImageResult:
         """Edit source images; see :meth:`Client.edit`."""
         started = time.perf_counter()

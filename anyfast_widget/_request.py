@@ -53,6 +53,8 @@ Size = str | tuple[int, int]
 _API_DEFAULTS = {"size": DEFAULT_SIZE, "quality": "medium", "output_format": "png", "moderation": "auto"}
 # Fields that change how the image travels, not which image it is.
 _TRANSPORT_FIELDS = ("response_format",)
+#: The image in the answer itself: no presigned link that can expire before it is fetched.
+DEFAULT_RESPONSE_FORMAT = "b64_json"
 
 
 @dataclass
@@ -147,7 +149,7 @@ def prepare_generation(
     output_format: str | None = None,
     output_compression: int | None = None,
     moderation: str | None = None,
-    response_format: str | None = None,
+    response_format: str | None = DEFAULT_RESPONSE_FORMAT,
 ) -> PreparedRequest:
     """Check a generation against every rule; raises ValidationError naming each broken one."""
     params = _common_params(prompt, size, output_format, output_compression, response_format)
@@ -167,7 +169,7 @@ def prepare_edit(
     size: Size | None = None,
     output_format: str | None = None,
     output_compression: int | None = None,
-    response_format: str | None = None,
+    response_format: str | None = DEFAULT_RESPONSE_FORMAT,
 ) -> PreparedRequest:
     """Convert the sources and mask and check the edit against every rule.
 
@@ -276,21 +278,26 @@ def decode_b64(text: str, request_id: str | None) -> bytes:
 _MAGIC = {"png": b"\x89PNG\r\n\x1a\n", "jpeg": b"\xff\xd8\xff"}
 
 
-def check_image_bytes(data: bytes, expected_format: str, request_id: str | None) -> tuple[int, int]:
-    """The (width, height) of result bytes; raises MalformedResponseError unless they are a whole image
-    of the expected format."""
+def check_image_bytes(data: bytes, expected_format: str, request_id: str | None) -> tuple[str, tuple[int, int]]:
+    """The format (``"png"`` or ``"jpeg"``) and (width, height) of result bytes that are a whole image.
+
+    A whole image in the other format than ``expected_format`` is returned, not refused:
+    it was paid for, so the caller keeps it and notes the mismatch. Anything else
+    (not an image, or a damaged one) raises MalformedResponseError.
+    """
     found = next((fmt for fmt, magic in _MAGIC.items() if data.startswith(magic)), None)
-    if found != expected_format:
-        what = f"a {found.upper()} image" if found else f"not an image ({_describe_body(data)})"
+    if found is None:
         raise MalformedResponseError(
-            f"Expected a {expected_format.upper()} image but the result is {what}.", status=200, request_id=request_id
+            f"Expected a {expected_format.upper()} image but the result is not an image ({_describe_body(data)}).",
+            status=200,
+            request_id=request_id,
         )
     size = whole_image_size(data)
     if size is None:
         raise MalformedResponseError(
-            f"The result is a damaged or truncated {expected_format.upper()} file.", status=200, request_id=request_id
+            f"The result is a damaged or truncated {found.upper()} file.", status=200, request_id=request_id
         )
-    return size
+    return found, size
 
 
 def _describe_body(body: bytes) -> str:

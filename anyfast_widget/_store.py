@@ -8,8 +8,10 @@ Layout of a run directory::
     inputs/<sha256>.png                   one copy of each source image and mask ever sent
 
 Files are written to a temporary name and renamed into place, so a crash leaves
-either the whole file or none. The index row comes last; :meth:`RunStore.reindex`
-rebuilds the index from the sidecars should it ever fall behind.
+either the whole file or none. The sidecar goes first, then the image (an image in
+place always has its metadata), and the index row comes last. Opening a store
+tidies up after a process killed mid-save (see :meth:`RunStore._sweep_leftovers`);
+:meth:`RunStore.reindex` rebuilds the whole index from the sidecars.
 
 Creating a file is the slow part of saving (far slower than writing a megabyte
 into it on some file systems), so the clients reserve a result's two temporary
@@ -74,8 +76,8 @@ _O_NEW = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) | get
 # How long a save waits for its reserved files before making its own (they are normally
 # ready long before the answer arrives; this only bounds a stuck helper thread).
 _RESERVE_WAIT_S = 5.0
-# Reserved files older than this belong to a process that died mid-request (a killed kernel):
-# no request lives this long (the longest timeout is 10 minutes), so they are removed on opening.
+# Reserved and temporary files older than this belong to a process that died mid-request (a killed
+# kernel): no request lives this long (the longest timeout is 10 minutes), so they are removed on opening.
 _STALE_RESERVATION_S = 3600.0
 _RESERVED_PREFIX = ".reserved-"
 
@@ -143,24 +145,28 @@ class _Slot:
             raise
 
     def fill(self, path: Path, data: bytes, sidecar_path: Path, sidecar: bytes) -> None:
-        """Image first, then sidecar, each renamed into place whole; on failure nothing temporary is left."""
+        """Sidecar first, then image, each renamed into place whole; on failure neither is left, nor anything temporary."""
+        try:
+            _fill_and_rename(*self.sidecar, sidecar, sidecar_path)
+        except BaseException:
+            self._discard_image()
+            raise
         try:
             _fill_and_rename(*self.image, data, path)
         except BaseException:
-            self._discard_sidecar()
+            _unlink_quietly(sidecar_path)
             raise
-        _fill_and_rename(*self.sidecar, sidecar, sidecar_path)
 
-    def _discard_sidecar(self) -> None:
-        with contextlib.suppress(OSError):
-            os.close(self.sidecar[0])
-        _unlink_quietly(self.sidecar[1])
-
-    def discard(self) -> None:
+    def _discard_image(self) -> None:
         with contextlib.suppress(OSError):
             os.close(self.image[0])
         _unlink_quietly(self.image[1])
-        self._discard_sidecar()
+
+    def discard(self) -> None:
+        self._discard_image()
+        with contextlib.suppress(OSError):
+            os.close(self.sidecar[0])
+        _unlink_quietly(self.sidecar[1])
 
 
 def _discard_slot(future: Future[_Slot]) -> None:
@@ -228,7 +234,7 @@ class RunStore:
             db.execute("PRAGMA journal_mode=WAL")
             db.execute("PRAGMA synchronous=NORMAL")
             db.executescript(_SCHEMA)
-        self._sweep_reservations()
+        self._sweep_leftovers()
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.root)!r})"
@@ -266,15 +272,52 @@ class RunStore:
             record["converted_from"] = item.converted_from
         return record
 
-    def _sweep_reservations(self) -> None:
-        """Remove reserved files left by a process that died mid-request (only in the newest day folders)."""
+    def _sweep_leftovers(self) -> None:
+        """Tidy up after processes that died mid-save (a killed kernel), in the two newest day folders.
+
+        A result whose sidecar and image are both in place but that has no index row (its process
+        died just before the commit) is indexed now: it is whole, and it was paid for. Temporary
+        files (here and in inputs/ and grids/), and sidecars whose image never came, are removed
+        once older than any save still under way could be: younger ones may be another process's.
+        """
         deadline = time.time() - _STALE_RESERVATION_S
-        with contextlib.suppress(OSError):
+        try:
             days = sorted(e.path for e in os.scandir(self.root / "images") if e.is_dir())[-2:]
-            for day in days:
-                for entry in os.scandir(day):
-                    if entry.name.startswith(_RESERVED_PREFIX) and entry.stat().st_mtime < deadline:
-                        _unlink_quietly(Path(entry.path))
+        except OSError:
+            days = []
+        for folder in (*days, self.root / "inputs", self.root / "grids"):
+            try:
+                entries = {e.name: e for e in os.scandir(folder)}
+            except OSError:
+                continue
+            for name, entry in entries.items():
+                with contextlib.suppress(OSError):
+                    if name.startswith(".") and name.endswith(".tmp") and entry.stat().st_mtime < deadline:
+                        os.unlink(entry.path)
+            if folder in days:
+                self._recover(Path(folder), entries, deadline)
+
+    def _recover(self, day: Path, entries: dict[str, os.DirEntry[str]], deadline: float) -> None:
+        """Index the whole results in ``day`` that have no row; remove its stale sidecars without an image."""
+        sidecars = [name for name in entries if name.endswith(".json") and not name.startswith(".")]
+        if not sidecars:
+            return
+        prefix = str(day.relative_to(self.root)) + os.sep  # as _insert writes the file column
+        with self._connect() as db:
+            indexed = {row[0] for row in db.execute("SELECT file FROM results WHERE substr(file, 1, ?) = ?", (len(prefix), prefix))}
+            for name in sidecars:
+                stem = name[: -len(".json")]
+                image = next((f"{stem}.{ext}" for ext in ("png", "jpg") if f"{stem}.{ext}" in entries), None)
+                try:
+                    if image is None:
+                        if entries[name].stat().st_mtime < deadline:
+                            os.unlink(entries[name].path)
+                    elif prefix + image not in indexed:
+                        meta = json.loads(Path(entries[name].path).read_bytes())
+                        if meta["file"] == image:
+                            self._insert(db, meta, day / image)
+                except (OSError, ValueError, KeyError, TypeError):
+                    continue
 
     def _day_folder(self, now: datetime) -> Path:
         return self.root / "images" / f"{now:%Y-%m-%d}"
@@ -309,13 +352,20 @@ class RunStore:
         timings: dict[str, float],
         extras: dict[str, Any],
         attempts: int = 1,
+        fmt: str | None = None,
         _reservation: _Reservation | None = None,
     ) -> ImageResult:
         """Put one result on disk (image, sidecar, inputs, index row) and return it.
 
-        ``_reservation`` (the clients') holds the result's files, made while its request was in flight.
+        ``fmt`` is the format ``data`` is in when the API sent another than was asked
+        (``annotations["format_mismatch"]`` records it). ``_reservation`` (the clients')
+        holds the result's files, made while its request was in flight.
         """
-        result_id, path, now = self._new_location(prepared.prompt, prepared.output_format)
+        fmt = fmt or prepared.output_format
+        annotations: dict[str, Any] = {}
+        if fmt != prepared.output_format:
+            annotations["format_mismatch"] = {"asked": prepared.output_format, "received": fmt}
+        result_id, path, now = self._new_location(prepared.prompt, fmt)
 
         sources = [self._copy_input(s) for s in prepared.sources]
         mask = None
@@ -327,7 +377,7 @@ class RunStore:
             endpoint=prepared.endpoint,
             prompt=prepared.prompt,
             params={k: v for k, v in prepared.params.items() if k != "prompt"},
-            format=prepared.output_format,
+            format=fmt,
             size=size,
             revised_prompt=revised_prompt,
             request_id=request_id,
@@ -338,13 +388,14 @@ class RunStore:
             sources=sources,
             mask=mask,
             attempts=attempts,
+            annotations=annotations,
             _data=data,
         )
         self._write(result, data, _reservation.take() if _reservation is not None else None)
         return result
 
     def _write(self, result: ImageResult, data: bytes, slot: _Slot | None = None) -> None:
-        """Image, then sidecar, then index row: a reader who finds the row finds both files whole."""
+        """Sidecar, then image, then index row: an image in place has its sidecar, a row has both files whole."""
         meta = result.metadata()
         sidecar = json.dumps(meta, indent=2, ensure_ascii=False).encode()
         if slot is not None:
@@ -353,8 +404,8 @@ class RunStore:
             except OSError:  # the reserved files were lost (their folder removed meanwhile?)
                 slot = None  # fill cleaned up after itself: write the files the ordinary way
         if slot is None:
-            atomic_write(result.path, data)
             atomic_write(result.sidecar_path, sidecar)
+            atomic_write(result.path, data)
         with self._connect() as db:
             self._insert(db, meta, result.path)
 

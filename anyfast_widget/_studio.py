@@ -624,6 +624,13 @@ class ImageStudio(anywidget.AnyWidget):
         except Exception as error:  # shown in the widget; the other variants go on
             self._update_job(index, status="error", finished_at=_now_ms(), error=error_card(error))
             raise
+        if mismatch := raw.annotations.get("format_mismatch"):
+            self.notice = {
+                "kind": "warning",
+                "title": "The API sent another format",
+                "message": f"Asked for {mismatch['asked'].upper()}, got {mismatch['received'].upper()}: kept as it came ({raw.path.name}).",
+                "hint": "Nothing to do; the image was paid for, so it is kept rather than refused.",
+            }
         self._results.insert(0, shown)
         entry = await asyncio.to_thread(self._gallery_entry, shown)
         self.gallery = [entry, *self.gallery]

@@ -67,7 +67,7 @@ export type Result = {
   file_name: string;
 };
 
-export type Notice = { kind?: "error" | "info"; title?: string; message?: string; hint?: string };
+export type Notice = { kind?: "error" | "warning" | "info"; title?: string; message?: string; hint?: string };
 
 export type Params = Record<string, string | number | null | undefined>;
 

@@ -229,13 +229,22 @@ def test_retries_give_up_with_the_right_error(client, anyfast_simulator, kind, e
         assert "HTML" in str(info.value)
 
 
-@pytest.mark.parametrize("kind", ["malformed_json", "invalid_b64", "wrong_format"])
+@pytest.mark.parametrize("kind", ["malformed_json", "invalid_b64"])
 def test_a_malformed_200_is_not_retried(client, anyfast_simulator, kind):
     anyfast_simulator.fail_next(kind)
     with pytest.raises(MalformedResponseError):
         client.generate("garbled")
     assert api_calls(anyfast_simulator) == 1
     assert len(client.store) == 0
+
+
+def test_an_image_in_the_other_format_is_kept_as_it_came(client, anyfast_simulator, caplog):
+    anyfast_simulator.fail_next("wrong_format")
+    result = client.generate("asked for png")  # paid for: kept, not refused
+    assert (result.format, result.path.suffix, result.image.format) == ("jpeg", ".jpg", "JPEG")
+    assert result.annotations["format_mismatch"] == {"asked": "png", "received": "jpeg"}
+    assert client.store.get(result.id).annotations == result.annotations
+    assert api_calls(anyfast_simulator) == 1 and "kept as it came" in caplog.text
 
 
 def test_a_stalled_server_times_out(anyfast_simulator, run_dir):
