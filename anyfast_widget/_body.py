@@ -4,33 +4,96 @@ A 200 from the API is a few hundred bytes of JSON around megabytes of base64.
 :class:`ImageBody` decodes that base64 chunk by chunk while the rest of the body
 is still on the wire, and hands the JSON parser only the small remainder. Both
 clients feed it from their read loops; it does no I/O itself.
+
+Bodies are fed as they come off the wire (``iter_raw``), still compressed: a gzip
+or deflate body is inflated here a bounded piece at a time, so the size cap counts
+decoded bytes and a compression bomb never gets further than the cap. (httpx's own
+decoders inflate each network read whole: one read of nested gzip can become
+terabytes.) A body must also arrive whole within ``seconds`` of its start, so a
+server that trickles a byte at a time, never tripping a read timeout, is still cut off.
 """
 
 from __future__ import annotations
 
 import binascii
 import re
+import time
+import zlib
 from collections.abc import Callable, Mapping
+from typing import Any
 
 from ._errors import AnyfastError
 
 _B64_KEY = re.compile(rb'"b64_json"\s*:\s*"')
 _HEAD_LIMIT = 64 * 1024  # the key comes early; past this, stop looking
+# Content-Encodings we ask for (Accept-Encoding) and inflate; 32 + 15 window bits read a gzip or zlib header.
+ACCEPT_ENCODING = "gzip, deflate"
+_WBITS = {"gzip": 32 + zlib.MAX_WBITS, "x-gzip": 32 + zlib.MAX_WBITS, "deflate": 32 + zlib.MAX_WBITS}
+_PIECE = 64 * 1024  # at most this many inflated bytes at a time: the most a body can overshoot its cap
 
 
 class Body:
-    """Collects a body and stops a server that sends more than ``limit`` bytes."""
+    """Collects a body and stops a server that sends more than ``limit`` (decoded) bytes.
 
-    def __init__(self, limit: int, too_big: Callable[[int], AnyfastError]) -> None:
-        self.limit, self.too_big = limit, too_big
+    ``malformed(text)`` makes the error for a body that cannot be decoded, and
+    ``too_slow(seconds)`` the one for a body not whole within ``seconds`` of :meth:`start`.
+    """
+
+    def __init__(
+        self,
+        limit: int,
+        too_big: Callable[[int], AnyfastError],
+        *,
+        malformed: Callable[[str], AnyfastError] = AnyfastError,
+        seconds: float | None = None,
+        too_slow: Callable[[float], AnyfastError] | None = None,
+    ) -> None:
+        self.limit, self.too_big, self.malformed = limit, too_big, malformed
+        self.seconds, self.too_slow = seconds, too_slow
         self._chunks: list[bytes] = []
         self.total = 0
+        self._deadline: float | None = None
+        self._encoding = ""
+        self._inflater: zlib._Decompress | None = None
 
     def start(self, headers: Mapping[str, str]) -> None:
-        """Refuse at once a body whose declared length is over the limit."""
+        """Refuse at once a body whose declared length is over the limit, or whose encoding was not asked for."""
         declared = headers.get("content-length")
         if declared and declared.isdigit() and int(declared) > self.limit:
             raise self.too_big(int(declared))
+        if self.seconds is not None:
+            self._deadline = time.monotonic() + self.seconds
+        self._encoding = headers.get("content-encoding", "").strip().lower()
+        if self._encoding in _WBITS:
+            self._inflater = zlib.decompressobj(_WBITS[self._encoding])
+        elif self._encoding not in ("", "identity"):
+            raise self.malformed(f"the body is encoded as {self._encoding!r}; only one layer of gzip or deflate was asked for")
+
+    def add_raw(self, chunk: bytes) -> None:
+        """A chunk as it came off the wire: inflated (a bounded piece at a time) if compressed, then added."""
+        if self._deadline is not None and time.monotonic() > self._deadline:
+            raise self.too_slow(self.seconds) if self.too_slow else self.malformed("the body did not arrive in time")
+        if self._inflater is None:
+            self.add(chunk)
+            return
+        data = chunk
+        while True:
+            try:
+                piece = self._inflater.decompress(data, _PIECE)
+            except zlib.error as exc:
+                raise self.malformed(f"its {self._encoding} compression is broken ({exc})") from None
+            if piece:
+                self.add(piece)
+            data = self._inflater.unconsumed_tail
+            if not data and len(piece) < _PIECE:
+                return
+
+    def finish(self) -> None:
+        """The body has ended: whatever the inflater still holds is added."""
+        if self._inflater is not None:
+            self.add_raw(b"")
+            if rest := self._inflater.flush():
+                self.add(rest)
 
     def add(self, chunk: bytes) -> None:
         self.total += len(chunk)
@@ -50,8 +113,8 @@ class ImageBody(Body):
     :meth:`split` returns None and the caller parses :meth:`raw` the ordinary way.
     """
 
-    def __init__(self, limit: int, too_big: Callable[[int], AnyfastError]) -> None:
-        super().__init__(limit, too_big)
+    def __init__(self, limit: int, too_big: Callable[[int], AnyfastError], **options: Any) -> None:
+        super().__init__(limit, too_big, **options)
         self._state = "head"  # then "image", then "tail"; "off" once the shape is unusual
         self._head = bytearray()
         self._tail = bytearray()

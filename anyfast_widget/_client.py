@@ -20,10 +20,11 @@ from urllib.parse import urlsplit
 
 import httpx
 
-from ._body import Body, ImageBody
+from ._body import ACCEPT_ENCODING, Body, ImageBody
 from ._errors import (
     AnyfastError,
     APIConnectionError,
+    APIStatusError,
     APITimeoutError,
     ConfigurationError,
     DownloadError,
@@ -57,6 +58,8 @@ DEFAULT_RUN_DIR = "./anyfast-runs"
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=600.0, write=120.0, pool=600.0)
 DEFAULT_MAX_RESPONSE_BYTES = 128 * 1024 * 1024  # a 3840x2160 PNG in base64 is well under this
 DEFAULT_MAX_DOWNLOAD_BYTES = 96 * 1024 * 1024
+MAX_DOWNLOAD_REDIRECTS = 5
+REDACTED = "<redacted API key>"
 
 T = TypeVar("T")
 
@@ -140,6 +143,41 @@ def _check_base_url(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc}{path}"
 
 
+class _Redirect(Exception):
+    """Raised by a response hook at each redirect, before httpx reads its body or parses its Location.
+
+    httpx reads a redirect's whole body before following it, and parses its Location
+    even when not following (raising InvalidURL, outside its error tree): a hostile
+    server could answer a redirect with an endless body, or an unparseable link.
+    """
+
+    def __init__(self, response: httpx.Response) -> None:
+        super().__init__(response.status_code)
+        self.status, self.url, self.location = response.status_code, response.url, response.headers["location"]
+
+
+def _stop_at_redirects(response: httpx.Response) -> None:
+    if response.has_redirect_location:
+        raise _Redirect(response)
+
+
+async def _astop_at_redirects(response: httpx.Response) -> None:
+    _stop_at_redirects(response)
+
+
+def _link_problem(url: str) -> str | None:
+    """Why ``url`` is no link to download a result from (None when it is an http(s) link with a host)."""
+    try:
+        parsed = httpx.URL(url)
+    except (httpx.InvalidURL, ValueError):
+        return "is not a valid URL"
+    if parsed.scheme not in ("http", "https"):
+        return f"is a {parsed.scheme + ': ' if parsed.scheme else 'relative '}link, not http(s)"
+    if not parsed.host:
+        return "names no host"
+    return None
+
+
 def _as_timeout(timeout: float | httpx.Timeout | None) -> httpx.Timeout:
     if timeout is None:
         return DEFAULT_TIMEOUT
@@ -159,7 +197,7 @@ class _BaseClient:
 
     def __init__(
         self,
-        api_key: str | None = None,
+        api_key: str | _Secret | None = None,
         *,
         base_url: str | None = None,
         run_dir: str | os.PathLike[str] | RunStore | None = None,
@@ -170,6 +208,8 @@ class _BaseClient:
         max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
     ) -> None:
         key = api_key if api_key is not None else os.environ.get("ANYFAST_API_KEY")
+        if isinstance(key, _Secret):
+            key = key.reveal()
         if not key or not key.strip():
             raise ConfigurationError(
                 "No API key.", hint="Set the ANYFAST_API_KEY environment variable, or pass api_key=... to the client."
@@ -193,6 +233,7 @@ class _BaseClient:
         return {
             "Authorization": f"Bearer {self._api_key.reveal()}",
             "Accept": "application/json",
+            "Accept-Encoding": ACCEPT_ENCODING,  # what _body inflates, a bounded piece at a time
             "User-Agent": f"anyfast-widget/{__version__}",
         }
 
@@ -201,12 +242,27 @@ class _BaseClient:
 
     @staticmethod
     def _check_download_url(url: str, request_id: str | None) -> None:
-        if urlsplit(url).scheme not in ("http", "https"):
-            raise MalformedResponseError(
-                f"The result's url is not an http(s) link ({urlsplit(url).scheme or 'no scheme'}:); it was not fetched.",
-                status=200,
-                request_id=request_id,
+        problem = _link_problem(url)
+        if problem:
+            raise MalformedResponseError(f"The result's url {problem}; it was not fetched.", status=200, request_id=request_id)
+
+    @staticmethod
+    def _redirect_target(redirect: _Redirect, hops: int) -> str:
+        """Where a download redirect points, checked: an http(s) link, and not too many hops."""
+        if hops >= MAX_DOWNLOAD_REDIRECTS:
+            raise DownloadError(
+                f"The result's download link redirected more than {MAX_DOWNLOAD_REDIRECTS} times (a loop?); it was given up.",
+                status=redirect.status,
             )
+        try:
+            target = str(redirect.url.join(redirect.location))
+        except (httpx.InvalidURL, ValueError):
+            target = redirect.location
+        if problem := _link_problem(target):
+            raise DownloadError(
+                f"The download host redirected to a link that {problem}; it was not followed.", status=redirect.status
+            )
+        return target
 
     # -- reading -----------------------------------------------------------------
 
@@ -216,7 +272,15 @@ class _BaseClient:
                 f"The answer from {prepared.path} exceeds {self.max_response_bytes:,} bytes ({n:,}); reading stopped."
             )
 
-        return ImageBody(self.max_response_bytes, too_big)
+        return ImageBody(
+            self.max_response_bytes,
+            too_big,
+            malformed=lambda what: MalformedResponseError(f"The answer from {prepared.path} cannot be read: {what}."),
+            seconds=self.timeout.read,
+            too_slow=lambda s: APITimeoutError(
+                f"No complete answer from {self.base_url} in time: its body was still arriving after {s:g} s."
+            ),
+        )
 
     def _download_body(self) -> Body:
         def too_big(n: int) -> AnyfastError:
@@ -226,16 +290,56 @@ class _BaseClient:
                 hint="Raise max_download_bytes if this image really is that large.",
             )
 
-        return Body(self.max_download_bytes, too_big)
+        return Body(
+            self.max_download_bytes,
+            too_big,
+            malformed=lambda what: DownloadError(f"The result's download cannot be read: {what}.", status=200),
+            seconds=self.timeout.read,
+            too_slow=lambda s: DownloadError(f"The result's download did not arrive in time: still arriving after {s:g} s."),
+        )
 
     @staticmethod
-    def _read_api_response(prepared: PreparedRequest, response: httpx.Response, body: ImageBody) -> ParsedResponse:
-        request_id = response.headers.get("x-request-id")
+    def _api_redirect(prepared: PreparedRequest, redirect: _Redirect) -> AnyfastError:
+        return APIStatusError(
+            f"{redirect.status} from {prepared.path}: a redirect, which is not followed (it would take the API key elsewhere).",
+            status=redirect.status,
+            hint="Point base_url (ANYFAST_BASE_URL) at the address the API answers on.",
+        )
+
+    def _redact(self, value: Any) -> Any:
+        """Text or JSON-like data from a server with the API key blanked out, should the server echo it back."""
+        if isinstance(value, str):
+            return value.replace(self._api_key.reveal(), REDACTED)
+        if isinstance(value, dict):
+            return {self._redact(k): self._redact(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._redact(v) for v in value]
+        return value
+
+    def _read_api_response(
+        self, prepared: PreparedRequest, response: httpx.Response, body: ImageBody
+    ) -> tuple[ParsedResponse, str | None]:
+        """The answer and its request id, or the error its status means.
+
+        What the server says is kept (in errors, logs, sidecars, the widgets) with the
+        API key blanked out: a broken gateway may echo the request's headers back.
+        """
+        headers = self._redact(dict(response.headers.items()))
+        request_id = headers.get("x-request-id")
         if response.status_code != 200:
-            error = error_for_status(response.status_code, response.headers, body.raw(), prepared)
+            raw = body.raw().replace(self._api_key.reveal().encode(), REDACTED.encode())
+            error = error_for_status(response.status_code, headers, raw, prepared)
             logger.info("%s %s -> %s (request id %s)", "POST", prepared.path, response.status_code, request_id)
             raise error
-        return parse_success(body, prepared, request_id)
+        parsed = parse_success(body, prepared, request_id)
+        if parsed.url is not None and self._api_key.reveal() in parsed.url:
+            raise MalformedResponseError(
+                "The result's url contains the API key; it was not fetched, so the key goes nowhere but the API.",
+                status=200,
+                request_id=request_id,
+            )
+        parsed.revised_prompt, parsed.extras = self._redact(parsed.revised_prompt), self._redact(parsed.extras)
+        return parsed, request_id
 
     @staticmethod
     def _read_download(response: httpx.Response, body: Body) -> bytes:
@@ -294,9 +398,12 @@ class Client(_BaseClient):
 
     def __init__(self, api_key: str | None = None, **options: Any) -> None:
         super().__init__(api_key, **options)
-        self._http = httpx.Client(timeout=self.timeout, limits=self._limits, follow_redirects=False)
+        hooks = {"response": [_stop_at_redirects]}  # redirects are never followed by httpx (see _Redirect)
+        self._http = httpx.Client(timeout=self.timeout, limits=self._limits, event_hooks=hooks)
         # Downloads go to presigned hosts: a separate pool that never carries the key.
-        self._downloads = httpx.Client(timeout=self.timeout, limits=self._limits, follow_redirects=True, max_redirects=5)
+        self._downloads = httpx.Client(
+            timeout=self.timeout, limits=self._limits, event_hooks=hooks, headers={"Accept-Encoding": ACCEPT_ENCODING}
+        )
 
     def close(self) -> None:
         self._http.close()
@@ -386,27 +493,40 @@ class Client(_BaseClient):
             response = self._http.send(request, stream=True)
             try:
                 body.start(response.headers)
-                for chunk in response.iter_bytes():
-                    body.add(chunk)
+                for chunk in response.iter_raw():  # still compressed: the body inflates it within its cap
+                    body.add_raw(chunk)
+                body.finish()
             finally:
                 response.close()
         except httpx.TransportError as exc:
             raise _transport_error(exc, self.base_url) from exc
-        return self._read_api_response(prepared, response, body), response.headers.get("x-request-id")
+        except _Redirect as redirect:
+            raise self._api_redirect(prepared, redirect) from None
+        return self._read_api_response(prepared, response, body)
 
     def _download_once(self, url: str) -> bytes:
         body = self._download_body()
         try:
-            response = self._downloads.send(self._downloads.build_request("GET", url), stream=True)
+            response = self._send_download(url)
             try:
                 body.start(response.headers)
-                for chunk in response.iter_bytes():
-                    body.add(chunk)
+                for chunk in response.iter_raw():
+                    body.add_raw(chunk)
+                body.finish()
             finally:
                 response.close()
         except httpx.TransportError as exc:
             raise DownloadError(f"The result's download failed: {_transport_error(exc, 'the download host').message}") from exc
         return self._read_download(response, body)
+
+    def _send_download(self, url: str) -> httpx.Response:
+        """GET ``url``, following its redirects (each checked; a redirect's body is never read)."""
+        hops = 0
+        while True:
+            try:
+                return self._downloads.send(self._downloads.build_request("GET", url), stream=True)
+            except _Redirect as redirect:
+                url, hops = self._redirect_target(redirect, hops), hops + 1
 
     def _download(self, url: str, request_id: str | None) -> bytes:
         self._check_download_url(url, request_id)
@@ -441,8 +561,11 @@ class AsyncClient(_BaseClient):
 
     def __init__(self, api_key: str | None = None, **options: Any) -> None:
         super().__init__(api_key, **options)
-        self._http = httpx.AsyncClient(timeout=self.timeout, limits=self._limits, follow_redirects=False)
-        self._downloads = httpx.AsyncClient(timeout=self.timeout, limits=self._limits, follow_redirects=True, max_redirects=5)
+        hooks = {"response": [_astop_at_redirects]}  # see Client
+        self._http = httpx.AsyncClient(timeout=self.timeout, limits=self._limits, event_hooks=hooks)
+        self._downloads = httpx.AsyncClient(
+            timeout=self.timeout, limits=self._limits, event_hooks=hooks, headers={"Accept-Encoding": ACCEPT_ENCODING}
+        )
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -523,27 +646,39 @@ class AsyncClient(_BaseClient):
             response = await self._http.send(request, stream=True)
             try:
                 body.start(response.headers)
-                async for chunk in response.aiter_bytes():
-                    body.add(chunk)
+                async for chunk in response.aiter_raw():  # see Client._post_once
+                    body.add_raw(chunk)
+                body.finish()
             finally:
                 await response.aclose()
         except httpx.TransportError as exc:
             raise _transport_error(exc, self.base_url) from exc
-        return self._read_api_response(prepared, response, body), response.headers.get("x-request-id")
+        except _Redirect as redirect:
+            raise self._api_redirect(prepared, redirect) from None
+        return self._read_api_response(prepared, response, body)
 
     async def _download_once(self, url: str) -> bytes:
         body = self._download_body()
         try:
-            response = await self._downloads.send(self._downloads.build_request("GET", url), stream=True)
+            response = await self._send_download(url)
             try:
                 body.start(response.headers)
-                async for chunk in response.aiter_bytes():
-                    body.add(chunk)
+                async for chunk in response.aiter_raw():
+                    body.add_raw(chunk)
+                body.finish()
             finally:
                 await response.aclose()
         except httpx.TransportError as exc:
             raise DownloadError(f"The result's download failed: {_transport_error(exc, 'the download host').message}") from exc
         return self._read_download(response, body)
+
+    async def _send_download(self, url: str) -> httpx.Response:
+        hops = 0  # see Client._send_download
+        while True:
+            try:
+                return await self._downloads.send(self._downloads.build_request("GET", url), stream=True)
+            except _Redirect as redirect:
+                url, hops = self._redirect_target(redirect, hops), hops + 1
 
     async def _download(self, url: str, request_id: str | None) -> bytes:
         self._check_download_url(url, request_id)

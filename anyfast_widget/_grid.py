@@ -587,8 +587,9 @@ def compare(
         store = client.store
     else:
         store = run_dir if isinstance(run_dir, RunStore) else RunStore(run_dir or os.environ.get("ANYFAST_RUN_DIR") or "anyfast-runs")
-        client_options = {"api_key": api_key, "base_url": base_url, "run_dir": store}
-        _BaseClient(**client_options)  # checks the key and base URL now, before any work (it does no I/O)
+        checked = _BaseClient(api_key, base_url=base_url, run_dir=store)  # checks the key and base URL now (no I/O)
+        # The key stays wrapped: no repr or vars() of the grid can show it.
+        client_options = {"api_key": checked._api_key, "base_url": checked.base_url, "run_dir": store}
 
     encoded: dict[int, EncodedImage] = {}
     masks_seen: dict[int, Mask] = {}

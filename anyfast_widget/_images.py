@@ -22,7 +22,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ._errors import ValidationError
-from ._rules import UploadInfo, Violation
+from ._rules import UploadInfo, Violation, quote
 
 ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes], Image.Image, np.ndarray]
 """Anything that names or holds one image."""
@@ -68,12 +68,23 @@ def read_bytes(value: ImageInput, field: str) -> bytes:
     if isinstance(value, (bytes, bytearray, memoryview)):
         return bytes(value)
     if isinstance(value, (str, os.PathLike)):
-        path = Path(value).expanduser()
-        if not path.is_file():
-            raise _invalid(field, "file", f"no file at {str(path)!r}.", "check the path.")
-        return path.read_bytes()
+        try:
+            path = Path(value).expanduser()
+            if path.is_file():
+                return path.read_bytes()
+        except (OSError, RuntimeError) as exc:  # a name too long, no permission, a ~user that does not exist, ...
+            reason = getattr(exc, "strerror", None) or exc  # strerror leaves out the (maybe huge) path
+            raise _invalid(
+                field, "file", f"{quote(str(value))} could not be read ({reason}).", "check the path and that you may read it."
+            ) from None
+        raise _invalid(field, "file", f"no file at {quote(str(path))}.", "check the path.")
     if hasattr(value, "read"):
-        data = value.read()
+        try:
+            data = value.read()
+        except (OSError, ValueError) as exc:  # closed, opened for writing, ...
+            raise _invalid(
+                field, "file", f"the file object could not be read ({exc}).", "pass a file opened with 'rb', or its path."
+            ) from None
         if not isinstance(data, (bytes, bytearray)):
             raise _invalid(field, "type", "the file object returned text, not bytes.", "open the file with 'rb'.")
         return bytes(data)
@@ -120,6 +131,11 @@ def _open_header(data: bytes, field: str) -> Image.Image:
 def _open(data: bytes, field: str) -> Image.Image:
     """Open and fully decode ``data``."""
     image = _open_header(data, field)
+    if image.format == "PNG" and _png_end(data) is None:
+        # Pillow stops reading after the last row of pixels, so it never notices a file cut short after them.
+        raise _invalid(
+            field, "image", "the PNG file is truncated: it ends before its IEND chunk.", "re-export or re-download the file."
+        )
     with _pillow_errors(field):
         image.load()
     return image
@@ -137,7 +153,8 @@ def _to_8bit(image: Image.Image) -> Image.Image:
         return Image.fromarray(np.clip(np.rint(scaled), 0, 255).astype(np.uint8), "L")
     if mode == "F":
         values = np.asarray(image, dtype=np.float64)
-        if values.size and np.nanmax(values) <= 1.0:
+        finite = values[np.isfinite(values)]  # np.nanmax would warn on an image of nothing but NaN
+        if finite.size and finite.max() <= 1.0:
             values = values * 255.0
         return Image.fromarray(np.clip(np.rint(np.nan_to_num(values)), 0, 255).astype(np.uint8), "L")
     if mode == "1":
@@ -146,6 +163,8 @@ def _to_8bit(image: Image.Image) -> Image.Image:
         return image.convert("RGBA" if "transparency" in image.info or mode == "PA" else "RGB")
     if mode in ("CMYK", "YCbCr", "LAB", "HSV"):
         return image.convert("RGB")
+    if mode in ("La", "RGBa"):  # premultiplied alpha: Pillow converts these only to their straight-alpha twins
+        return image.convert(mode.upper())
     if mode in ("L", "LA", "RGB", "RGBA"):
         if "transparency" in image.info:  # tRNS on L/RGB: make it a real alpha channel
             return image.convert("RGBA")
@@ -156,6 +175,8 @@ def _to_8bit(image: Image.Image) -> Image.Image:
 def array_to_image(array: np.ndarray, field: str) -> Image.Image:
     """A numpy array (HxW, HxWx3 or HxWx4; uint8, uint16, bool or float in [0, 1]) as a PIL image."""
     arr = np.asarray(array)
+    if not arr.dtype.isnative:  # big-endian data (FITS, np.frombuffer(..., ">u2")): the same numbers, so the same rules
+        arr = arr.astype(arr.dtype.newbyteorder("="))
     if arr.ndim == 3 and arr.shape[2] == 1:
         arr = arr[:, :, 0]
     if arr.ndim not in (2, 3) or (arr.ndim == 3 and arr.shape[2] not in (3, 4)) or 0 in arr.shape:
@@ -198,11 +219,17 @@ def load_image(value: ImageInput, field: str = "image") -> Image.Image:
         return array_to_image(value, field)
     if isinstance(value, Image.Image):
         image = value
+        if 0 in image.size:
+            raise _invalid(
+                field, "image", f"the image is {image.width}x{image.height}: it has no pixels.", "pass a real picture."
+            )
     else:
         image = _open(read_bytes(value, field), field)
-    if getattr(image, "n_frames", 1) > 1:
-        image.seek(0)
-    image = ImageOps.exif_transpose(image) or image
+    with _pillow_errors(field):  # a PIL image may still be lazy (never loaded, truncated, closed)
+        image.load()
+        if getattr(image, "n_frames", 1) > 1:
+            image.seek(0)
+        image = ImageOps.exif_transpose(image) or image
     return _to_8bit(image)
 
 
@@ -282,16 +309,21 @@ def inspect_upload(field: str, data: bytes, *, alpha: bool = False) -> UploadInf
         return UploadInfo(field, None, 0, 0, len(data))
 
 
-def _png_chunks_complete(data: bytes) -> bool:
-    """True if the PNG's chunks run, length by length, to an IEND chunk that ends the data."""
+def _png_end(data: bytes) -> int | None:
+    """Where the PNG's IEND chunk ends, following its chunks length by length; None if the data stops before."""
     pos, end = len(_PNG_SIGNATURE), len(data)
     while pos + 12 <= end:
         length = int.from_bytes(data[pos : pos + 4], "big")
         kind = data[pos + 4 : pos + 8]
         pos += 12 + length
         if kind == b"IEND":
-            return pos == end
-    return False
+            return pos if pos <= end else None
+    return None
+
+
+def _png_chunks_complete(data: bytes) -> bool:
+    """True if the PNG's chunks run, length by length, to an IEND chunk that ends the data."""
+    return _png_end(data) == len(data)
 
 
 def whole_image_size(data: bytes) -> tuple[int, int] | None:

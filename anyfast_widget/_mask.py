@@ -9,14 +9,15 @@ each has an explicit constructor, and nothing is guessed.
 from __future__ import annotations
 
 import io
+import numbers
 from typing import Union
 
 import numpy as np
 from PIL import Image, ImageFilter
 
 from ._errors import ValidationError
-from ._images import ImageInput, load_image
-from ._rules import Violation
+from ._images import MAX_SOURCE_PIXELS, ImageInput, load_image
+from ._rules import Violation, quote
 
 MaskInput = Union["Mask", np.ndarray, Image.Image, str, bytes]
 """What ``mask=`` accepts: a Mask, a boolean region, an API-style RGBA array or image, a path, PNG bytes."""
@@ -56,7 +57,7 @@ class Mask:
     @classmethod
     def empty(cls, size: tuple[int, int]) -> Mask:
         """A mask of ``(width, height)`` that marks nothing yet."""
-        width, height = size
+        width, height = _dimensions(size)
         return cls(np.zeros((height, width), dtype=bool))
 
     @classmethod
@@ -159,7 +160,7 @@ class Mask:
 
     def resize(self, size: tuple[int, int]) -> Mask:
         """The mask at another ``(width, height)``, nearest-neighbour so it stays two-level."""
-        image = Image.fromarray(self._region.astype(np.uint8) * 255, "L").resize(size, Image.Resampling.NEAREST)
+        image = Image.fromarray(self._region.astype(np.uint8) * 255, "L").resize(_dimensions(size), Image.Resampling.NEAREST)
         return Mask(np.asarray(image) >= 128)
 
     def grow(self, pixels: int) -> Mask:
@@ -232,11 +233,32 @@ def _dilate(region: np.ndarray, radius: int, outside: bool = False) -> np.ndarra
     return out
 
 
+def _dimensions(size: object) -> tuple[int, int]:
+    """``(width, height)`` as two positive whole numbers, at most as many pixels as a source image may have."""
+    if isinstance(size, (tuple, list)) and len(size) == 2:
+        edges = [int(v) for v in size if isinstance(v, numbers.Integral) and not isinstance(v, bool) and v > 0]
+        if len(edges) == 2 and edges[0] * edges[1] <= MAX_SOURCE_PIXELS:
+            return edges[0], edges[1]
+    raise _invalid(
+        "size",
+        f"{quote(size)} is not a (width, height) of positive whole numbers, at most {MAX_SOURCE_PIXELS:,} pixels.",
+        "pass the source image's size, e.g. image.size or (1024, 1024).",
+    )
+
+
 def _alpha(value: np.ndarray | Image.Image) -> np.ndarray | None:
     if isinstance(value, Image.Image):
+        if value.mode in ("La", "RGBa"):  # premultiplied: the alpha is the same, but Pillow cannot go to RGBA directly
+            value = value.convert(value.mode.upper())
         if value.mode in ("RGBA", "LA", "PA") or "transparency" in value.info:
             return np.asarray(value.convert("RGBA").getchannel("A"))
         return None
+    if not isinstance(value, np.ndarray):
+        raise _invalid(
+            "type",
+            f"a {type(value).__name__} is not an RGBA image or array.",
+            "pass a PIL image or an HxWx4 uint8 array; for a file or bytes use Mask.from_png() or Mask.coerce().",
+        )
     arr = np.asarray(value)
     if arr.ndim == 3 and arr.shape[2] == 4:
         if arr.dtype != np.uint8:

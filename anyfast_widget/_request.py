@@ -204,6 +204,10 @@ def _as_source_list(images: ImageInput | Sequence[ImageInput]) -> list[ImageInpu
 # -- responses ---------------------------------------------------------------
 
 
+# What json.loads raises for a body that is no JSON it can read (RecursionError: nested too deep).
+_NOT_JSON = (ValueError, UnicodeDecodeError, RecursionError)
+
+
 @dataclass
 class ParsedResponse:
     """The one image of a 200 answer (its bytes, or a link to them) and everything else the server said."""
@@ -229,7 +233,7 @@ def parse_success(body: bytes | ImageBody, prepared: PreparedRequest, request_id
     if split is not None:
         try:
             payload = json.loads(split[0])
-        except (ValueError, UnicodeDecodeError):
+        except _NOT_JSON:
             payload = None
         data = payload.get("data") if isinstance(payload, dict) else None
         if not (isinstance(data, list) and data and isinstance(data[0], dict) and data[0].get("b64_json") == ""):
@@ -238,7 +242,7 @@ def parse_success(body: bytes | ImageBody, prepared: PreparedRequest, request_id
         raw = body.raw() if isinstance(body, ImageBody) else body
         try:
             payload = json.loads(raw)
-        except (ValueError, UnicodeDecodeError):
+        except _NOT_JSON:
             raise malformed(f"the body is not JSON ({_describe_body(raw)})") from None
     if not isinstance(payload, dict) or not isinstance(payload.get("data"), list) or not payload["data"]:
         raise malformed("the body has no 'data' list with an image")
@@ -313,7 +317,7 @@ def _error_fields(body: bytes) -> tuple[str | None, str | None, str | None, Mapp
     """(message, code, type, the error object) from an OpenAI-style error body, if it is one."""
     try:
         payload = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
+    except _NOT_JSON:
         return None, None, None, {}
     error = payload.get("error") if isinstance(payload, dict) else None
     if isinstance(error, str):

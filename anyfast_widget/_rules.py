@@ -73,7 +73,10 @@ _ENUMS: dict[str, tuple[str, ...]] = {
 }
 
 _SIZE_RE = re.compile(r"^\s*(\d+)\s*[xX×]\s*(\d+)\s*$")
-_WIRE_SIZE_RE = re.compile(r"[1-9][0-9]*x[1-9][0-9]*")  # exactly what format_size writes
+# Far past any real edge; Python cannot even print an int of over 4,300 digits, so a size must stop short of that.
+_MAX_SIZE_VALUE = 10**9
+# Exactly what format_size writes for edges from 0 up: an edge of 0 is a rule's business ("positive"), not a format error.
+_WIRE_SIZE_RE = re.compile(r"(?:0|[1-9][0-9]*)x(?:0|[1-9][0-9]*)")
 
 
 @dataclass(frozen=True)
@@ -104,21 +107,29 @@ class UploadInfo:
     alpha_max: int = 255
 
 
+def quote(value: object, limit: int = 80) -> str:
+    """``repr(value)`` for a message, cut to ``limit`` characters: a huge value must neither flood it nor break it."""
+    try:
+        text = repr(value)
+    except Exception:  # noqa: BLE001 - an int of over 4,300 digits, or a broken __repr__: still say something
+        return f"<{type(value).__name__} that cannot be shown>"
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
 # -- sizes -----------------------------------------------------------------
 
 
 def parse_size(size: object) -> tuple[int, int] | None:
     """``"1536x1024"`` or ``(1536, 1024)`` -> ``(1536, 1024)``; ``None`` if it is neither."""
+    edges: Sequence[object] = ()
     if isinstance(size, str):
         match = _SIZE_RE.match(size)
-        return (int(match[1]), int(match[2])) if match else None
-    if (
-        isinstance(size, (tuple, list))
-        and len(size) == 2
-        and all(isinstance(v, int) and not isinstance(v, bool) for v in size)
-    ):
-        return int(size[0]), int(size[1])
-    return None
+        if match and len(match[1]) + len(match[2]) <= 40:  # int() refuses strings of over 4,300 digits
+            edges = (int(match[1]), int(match[2]))
+    elif isinstance(size, (tuple, list)):
+        edges = size
+    ints = [int(v) for v in edges if isinstance(v, int) and not isinstance(v, bool) and abs(v) <= _MAX_SIZE_VALUE]
+    return (ints[0], ints[1]) if len(edges) == len(ints) == 2 else None
 
 
 def format_size(width: int, height: int) -> str:
@@ -175,7 +186,7 @@ def size_violations(size: object, field: str = "size", *, wire: bool = False) ->
             Violation(
                 field,
                 "format",
-                f"{size!r} is not a size; sizes are written WIDTHxHEIGHT.",
+                f"{quote(size)} is not a size; sizes are written WIDTHxHEIGHT.",
                 f"use a size such as {DEFAULT_SIZE!r} or '1536x1024'.",
             )
         ]
@@ -193,11 +204,11 @@ def _wire_size_violation(size: object, field: str) -> Violation:
     parsed = parse_size(size)
     example = format_size(*parsed) if parsed else DEFAULT_SIZE
     if not isinstance(size, str):
-        message = f"{size!r} is not a string; sizes are written WIDTHxHEIGHT."
+        message = f"{quote(size)} is not a string; sizes are written WIDTHxHEIGHT."
     elif parsed:
-        message = f"{size!r} is not written exactly WIDTHxHEIGHT (digits, a lower-case x, digits, nothing else)."
+        message = f"{quote(size)} is not written exactly WIDTHxHEIGHT (digits, a lower-case x, digits, nothing else)."
     else:
-        message = f"{size!r} is not a size; sizes are written WIDTHxHEIGHT."
+        message = f"{quote(size)} is not a size; sizes are written WIDTHxHEIGHT."
     return Violation(field, "format", message, f"send size as a string such as {example!r}.")
 
 
@@ -218,10 +229,10 @@ def wire_fields(endpoint: str, params: Mapping[str, object]) -> dict[str, object
 
 def _enum_violation(field: str, value: object) -> Violation | None:
     allowed = _ENUMS[field]
-    if value in allowed:
+    if isinstance(value, str) and value in allowed:  # not bare `in`: a numpy array's == would pass np.array(["low"])
         return None
     choices = ", ".join(repr(a) for a in allowed)
-    return Violation(field, "enum", f"{value!r} is not one of {choices}.", f"use one of {choices}.")
+    return Violation(field, "enum", f"{quote(value)} is not one of {choices}.", f"use one of {choices}.")
 
 
 def _compression_violation(value: object) -> Violation | None:
@@ -231,9 +242,18 @@ def _compression_violation(value: object) -> Violation | None:
     return Violation(
         "output_compression",
         "range",
-        f"{value!r} is not a whole number from {low} to {high}.",
+        f"{quote(value)} is not a whole number from {low} to {high}.",
         f"use an integer from {low} (smallest file) to {high} (best quality).",
     )
+
+
+def _is_unicode(text: str) -> bool:
+    """True unless ``text`` holds lone surrogates, which no UTF-8 body (JSON or form) can carry."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def check_params(
@@ -259,7 +279,7 @@ def check_params(
                 Violation(
                     name,
                     "unknown_field",
-                    f"{where} does not accept {name!r}.",
+                    f"{where} does not accept {quote(name)}.",
                     f"remove it; accepted fields are {', '.join(allowed)}.",
                 )
             )
@@ -267,7 +287,7 @@ def check_params(
         out.append(Violation("model", "required", "the model is missing.", f"send model={MODEL!r}."))
     model = params.get("model", MODEL)
     if model != MODEL:
-        out.append(Violation("model", "enum", f"{model!r} is not a model this API serves.", f"use {MODEL!r}."))
+        out.append(Violation("model", "enum", f"{quote(model)} is not a model this API serves.", f"use {MODEL!r}."))
     prompt = params.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
         if prompt is None:
@@ -275,13 +295,23 @@ def check_params(
         elif isinstance(prompt, str):
             problem = "the prompt is empty."
         else:
-            problem = f"{prompt!r} is not text."
+            problem = f"{quote(prompt)} is not text."
         out.append(
             Violation(
                 "prompt",
                 "required",
                 problem,
                 "describe the image you want" + (" or the edit to make." if endpoint == "edits" else "."),
+            )
+        )
+    elif not _is_unicode(prompt):
+        out.append(
+            Violation(
+                "prompt",
+                "encoding",
+                "the prompt holds a lone surrogate (half of a character such as an emoji, cut in two), "
+                "which cannot be sent as UTF-8.",
+                "remove it, or re-read the text with errors='replace'.",
             )
         )
     if "size" in params:

@@ -299,25 +299,27 @@ class RunStore:
 
     def _recover(self, day: Path, entries: dict[str, os.DirEntry[str]], deadline: float) -> None:
         """Index the whole results in ``day`` that have no row; remove its stale sidecars without an image."""
-        sidecars = [name for name in entries if name.endswith(".json") and not name.startswith(".")]
-        if not sidecars:
+        images = {name[: -len(".png")]: name for name in entries if name.endswith((".png", ".jpg")) and not name.startswith(".")}
+        sidecars = {name[: -len(".json")] for name in entries if name.endswith(".json") and not name.startswith(".")}
+        for stem in sidecars - images.keys():  # its process died between the sidecar and the image
+            with contextlib.suppress(OSError):
+                if entries[stem + ".json"].stat().st_mtime < deadline:
+                    os.unlink(entries[stem + ".json"].path)
+        if not images:
             return
         prefix = str(day.relative_to(self.root)) + os.sep  # as _insert writes the file column
         with self._connect() as db:
-            indexed = {row[0] for row in db.execute("SELECT file FROM results WHERE substr(file, 1, ?) = ?", (len(prefix), prefix))}
-            for name in sidecars:
-                stem = name[: -len(".json")]
-                image = next((f"{stem}.{ext}" for ext in ("png", "jpg") if f"{stem}.{ext}" in entries), None)
-                try:
-                    if image is None:
-                        if entries[name].stat().st_mtime < deadline:
-                            os.unlink(entries[name].path)
-                    elif prefix + image not in indexed:
-                        meta = json.loads(Path(entries[name].path).read_bytes())
-                        if meta["file"] == image:
-                            self._insert(db, meta, day / image)
-                except (OSError, ValueError, KeyError, TypeError):
+            # Results are filed under the day they were made: every created_at of that day starts "<day>T".
+            made_that_day = (f"{day.name}T", f"{day.name}U")
+            rows = db.execute("SELECT file FROM results WHERE created_at >= ? AND created_at < ?", made_that_day)
+            indexed = {row[0] for row in rows}
+            for stem, image in images.items():
+                if prefix + image in indexed or stem not in sidecars:
                     continue
+                with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # its process died just before the commit
+                    meta = json.loads(Path(entries[stem + ".json"].path).read_bytes())
+                    if meta["file"] == image:
+                        self._insert(db, meta, day / image)
 
     def _day_folder(self, now: datetime) -> Path:
         return self.root / "images" / f"{now:%Y-%m-%d}"

@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-from . import async_fanout, client_overhead, grid_run, strokes
+from . import async_fanout, client_overhead, grid_run, load, strokes
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -29,13 +29,13 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--readme", action="store_true", help="write the table into README.md")
     args = parser.parse_args()
-    rows = client_overhead.run() + async_fanout.run() + grid_run.run() + strokes.run()
+    rows = client_overhead.run() + async_fanout.run() + grid_run.run() + strokes.run() + load.run()
     text = table(rows)
     print(text)
     if args.readme:
         readme = README.read_text()
         block = f"{START}\n{text}\n{END}"
-        README.write_text(re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, readme, flags=re.S))
+        README.write_text(re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, readme, flags=re.DOTALL))
     return 0 if all(row["pass"] for row in rows) else 1
 
 

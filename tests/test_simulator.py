@@ -617,6 +617,25 @@ def test_the_failure_rate_is_transient_and_seeded():
     assert set(first) == {200, 429, 503} and first == codes(3) and first != codes(4)
 
 
+def test_failure_kinds_choose_what_the_failure_rate_draws_and_each_request_records_its_fault(anyfast_simulator):
+    sim = anyfast_simulator
+    kinds = [{"kind": "429"}, {"kind": "429", "retry_after": 0.3}, {"kind": "html", "status": 504}]
+    sim.configure(failure_rate=1.0, failure_kinds=["429", *kinds[1:]])
+    answers = [generate(sim) for _ in range(24)]
+    assert {(a.status_code, a.headers.get("retry-after")) for a in answers} == {(429, None), (429, "0.3"), (504, None)}
+    assert [r.status for r in sim.api_requests] == [a.status_code for a in answers]
+    summary = session.get(sim.base_url + "/_simulator/requests").json()["requests"]
+    assert [r["fault"] for r in summary] == [r.fault.spec() for r in sim.api_requests]
+    assert sim.settings()["failure_kinds"] == kinds
+
+    sim.configure(failure_rate=0.0)
+    assert generate(sim).status_code == 200 and sim.api_requests[-1].fault is None
+    for wrong in (["teapot"], ["download_500"], [{"kind": "429", "wait": 1}], [], "503", [{"retry_after": 1}]):
+        with pytest.raises((ValueError, TypeError)):
+            sim.configure(failure_kinds=wrong)
+    assert len(sim.failure_kinds) == 3
+
+
 # -- HTTP itself ---------------------------------------------------------------------------------
 
 

@@ -14,8 +14,8 @@ from a second origin with expiring signed links, and has fault knobs
 - ``POST /_simulator/reset``: forget requests and queued faults.
 """
 
-from ._faults import DOWNLOAD_FAULT_KINDS, FAULT_KINDS, Fault
+from ._faults import ALL_TRANSIENT, DOWNLOAD_FAULT_KINDS, FAULT_KINDS, Fault
 from ._records import RecordedRequest, UploadedFile
 from ._simulator import Simulator
 
-__all__ = ["DOWNLOAD_FAULT_KINDS", "FAULT_KINDS", "Fault", "RecordedRequest", "Simulator", "UploadedFile"]
+__all__ = ["ALL_TRANSIENT", "DOWNLOAD_FAULT_KINDS", "FAULT_KINDS", "Fault", "RecordedRequest", "Simulator", "UploadedFile"]

@@ -8,10 +8,12 @@ can be changed while it runs through the admin endpoints under ``/_simulator/``.
 from __future__ import annotations
 
 import argparse
+import json
 import signal
 import sys
 import threading
 
+from ._faults import DEFAULT_TRANSIENT
 from ._simulator import Simulator
 
 
@@ -21,7 +23,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port (default 8765)")
     parser.add_argument("--api-key", default="sk-sim-local", help="the key clients must send (default sk-sim-local)")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds from a request's arrival to its answer")
-    parser.add_argument("--failure-rate", type=float, default=0.0, help="0-1: share of requests failing with 429 or 503")
+    parser.add_argument("--failure-rate", type=float, default=0.0, help="0-1: share of requests failing transiently")
+    parser.add_argument(
+        "--failure-kinds",
+        type=json.loads,
+        default=None,
+        help='JSON list of the failures --failure-rate picks from, e.g. \'["503", "drop", {"kind": "429", "retry_after": 0.3}]\' '
+        "(default: 429 with Retry-After 0.05 s, 503)",
+    )
     parser.add_argument("--variation", type=float, default=0.25, help="0-1: how much repeats of one generation differ")
     parser.add_argument("--seed", type=int, default=0, help="seed of the failure-rate RNG")
     parser.add_argument("--leak", type=float, default=0.0, help="0-1: how much edits change outside the mask")
@@ -41,6 +50,7 @@ def main(argv: list[str] | None = None) -> int:
             api_key=args.api_key,
             latency=args.latency,
             failure_rate=args.failure_rate,
+            failure_kinds=DEFAULT_TRANSIENT if args.failure_kinds is None else args.failure_kinds,
             variation=args.variation,
             seed=args.seed,
             leak=args.leak,
@@ -48,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
             moderation_trigger=args.moderation_trigger,
             refuse_masks=args.refuse_masks,
         ).start()
-    except (ValueError, OSError) as exc:
+    except (ValueError, TypeError, OSError) as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")
     stop = threading.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):

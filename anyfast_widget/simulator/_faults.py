@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 import threading
 from collections import deque
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 
 #: API fault kinds and what each does. Options are the fields of :class:`Fault`.
@@ -76,6 +77,54 @@ class Fault:
     def options(cls) -> tuple[str, ...]:
         return tuple(f.name for f in fields(cls) if f.name != "kind")
 
+    def spec(self) -> dict[str, object]:
+        """JSON-ready: the kind and the options that differ from their defaults."""
+        defaults = {f.name: f.default for f in fields(self)}
+        return {"kind": self.kind, **{k: getattr(self, k) for k in self.options() if getattr(self, k) != defaults[k]}}
+
+
+#: What ``failure_rate`` draws from unless told otherwise, as a busy gateway fails:
+#: half rate limits that say when to retry, half overloads.
+DEFAULT_TRANSIENT: tuple[Fault, ...] = (Fault("429", retry_after=0.05), Fault("503"))
+
+#: Every kind of transient failure, for load tests (``failure_kinds=ALL_TRANSIENT``): rate limits
+#: with a short and a longer Retry-After and without one, an overload, a proxy's HTML page, and
+#: connections dropped before and during the answer.
+ALL_TRANSIENT: tuple[Fault, ...] = (
+    Fault("429", retry_after=0.3),
+    Fault("429", retry_after=0.8),
+    Fault("429"),
+    Fault("503"),
+    Fault("html", status=502),
+    Fault("drop"),
+    Fault("drop_mid_body"),
+)
+
+
+def api_fault(spec: Fault | str | int | Mapping[str, object]) -> Fault:
+    """An API fault from a :class:`Fault`, a kind (``"503"``) or a dict (``{"kind": "429", "retry_after": 0.3}``).
+
+    Raises ValueError for an unknown kind or option or a value out of range, TypeError for a value of the wrong type.
+    """
+    if isinstance(spec, Fault):
+        spec = spec.spec()  # checked like any other
+    if isinstance(spec, Mapping):
+        options: dict[str, object] = {k: v for k, v in spec.items() if k != "kind"}
+        if "kind" not in spec:
+            raise ValueError(f"a fault needs a 'kind', got {dict(spec)!r}")
+        kind: object = spec["kind"]
+    elif isinstance(spec, (str, int)) and not isinstance(spec, bool):
+        kind, options = spec, {}
+    else:
+        raise TypeError(f"a fault is a kind or a dict with 'kind' and options, not {spec!r}")
+    kind = str(kind)
+    if kind not in FAULT_KINDS:
+        raise ValueError(f"unknown API fault {kind!r}; known kinds: {', '.join(FAULT_KINDS)}")
+    unknown = set(options) - set(Fault.options())
+    if unknown:
+        raise ValueError(f"unknown fault option(s) {', '.join(sorted(unknown))}; known: {', '.join(Fault.options())}")
+    return Fault(kind, **options)  # type: ignore[arg-type]
+
 
 class FaultPlan:
     """The queued faults for API requests and for downloads, and the random ones. Thread-safe."""
@@ -110,14 +159,14 @@ class FaultPlan:
         with self._lock:
             queue.extend([fault] * count)
 
-    def next_api(self, failure_rate: float = 0.0) -> Fault | None:
-        """The fault for the API request being answered now, if any: queued first, then random."""
+    def next_api(self, failure_rate: float = 0.0, kinds: Sequence[Fault] = DEFAULT_TRANSIENT) -> Fault | None:
+        """The fault for the API request being answered now, if any: queued first, then one of ``kinds``
+        (equally likely) for a ``failure_rate`` share of requests."""
         with self._lock:
             if self._api:
                 return self._api.popleft()
-            if failure_rate > 0 and self._random.random() < failure_rate:
-                # Transient, as a busy gateway's are: half rate limits that say when to retry, half overloads.
-                return Fault("429", retry_after=0.05) if self._random.random() < 0.5 else Fault("503")
+            if failure_rate > 0 and kinds and self._random.random() < failure_rate:
+                return kinds[int(self._random.random() * len(kinds))]
         return None
 
     def next_download(self) -> Fault | None:

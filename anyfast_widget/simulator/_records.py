@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from ._faults import Fault
+
 
 @dataclass(frozen=True)
 class UploadedFile:
@@ -30,6 +32,7 @@ class RecordedRequest:
     presigned-link host) or ``"admin"`` (``/_simulator/...``). ``fields`` holds the
     parsed parameters (JSON body or multipart text fields), ``files`` the uploads.
     ``status`` is None until an answer starts, and stays None for a dropped connection.
+    ``fault`` is the failure scripted for this request (queued, or drawn by ``failure_rate``), if any.
     """
 
     host: str
@@ -42,6 +45,7 @@ class RecordedRequest:
     files: list[UploadedFile] = dataclasses.field(default_factory=list)
     status: int | None = None
     time: float = dataclasses.field(default_factory=time.time)  # when the request line arrived
+    fault: Fault | None = None
 
     def summary(self) -> dict[str, Any]:
         """A JSON-ready digest (no file bytes), for the admin endpoint."""
@@ -52,6 +56,7 @@ class RecordedRequest:
             "status": self.status,
             "request_id": self.request_id,
             "time": self.time,
+            "fault": self.fault.spec() if self.fault else None,
             "fields": {k: v for k, v in self.fields.items() if isinstance(v, (str, int, float, bool, type(None)))},
             "files": [
                 {"field": f.field, "filename": f.filename, "content_type": f.content_type, "size": f.size}

@@ -380,7 +380,7 @@ class ApiHandler(_Handler):
                 unparsable = None
             except _Rejection as rejection:
                 unparsable = rejection
-            fault = self.sim._faults.next_api(self.sim.failure_rate)
+            fault = record.fault = self.sim._faults.next_api(self.sim.failure_rate, self.sim.failure_kinds)
             if fault and fault.kind not in ANSWER_FAULTS:
                 return self._fail(fault)
             if unparsable is not None:

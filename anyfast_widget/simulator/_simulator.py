@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import secrets
 import threading
+from collections.abc import Sequence
 from typing import Any, Self
 
-from ._faults import FaultPlan
+from ._faults import DEFAULT_TRANSIENT, Fault, FaultPlan, api_fault
 from ._links import LinkStore
 from ._records import RecordedRequest
 from ._server import ApiHandler, DownloadHandler, _Server, make_server
@@ -41,8 +42,11 @@ class Simulator:
     - ``variation`` (0-1): how much a repeated generation differs from the last one
       with the same prompt, quality and size (the real model has no seed; 0: identical).
       The first answer to a request is always the same picture;
-    - ``failure_rate`` (0-1): a share of API requests answered with a transient 429
-      (with Retry-After) or 503, drawn from an RNG seeded with ``seed``.
+    - ``failure_rate`` (0-1): a share of API requests answered with a transient failure,
+      drawn from an RNG seeded with ``seed``;
+    - ``failure_kinds``: the failures ``failure_rate`` picks from, equally likely: kinds
+      (``"503"``, ``"drop"``) or dicts with options (``{"kind": "429", "retry_after": 0.3}``);
+      by default a 429 with a 0.05 s Retry-After, and a 503.
 
     ``workers`` handler threads are started ahead of need (more start when all are busy).
 
@@ -63,6 +67,7 @@ class Simulator:
         moderation_trigger: str = "blockme",
         refuse_masks: bool = False,
         failure_rate: float = 0.0,
+        failure_kinds: Sequence[Fault | str | dict[str, Any]] = DEFAULT_TRANSIENT,
         variation: float = 0.25,
         seed: int = 0,
         workers: int = 24,
@@ -75,6 +80,7 @@ class Simulator:
         self.moderation_trigger = "blockme"
         self.refuse_masks = False
         self.failure_rate = 0.0
+        self.failure_kinds: tuple[Fault, ...] = DEFAULT_TRANSIENT
         self.variation = 0.25
         self.workers = workers
         self._faults = FaultPlan(seed)
@@ -85,6 +91,7 @@ class Simulator:
             moderation_trigger=moderation_trigger,
             refuse_masks=refuse_masks,
             failure_rate=failure_rate,
+            failure_kinds=failure_kinds,
             variation=variation,
         )
         self._links = LinkStore()
@@ -181,7 +188,7 @@ class Simulator:
         """Change knobs by name, checking each (what the admin endpoint and the CLI call).
 
         Accepts latency, url_ttl, leak, moderation_trigger, refuse_masks, failure_rate,
-        variation and seed (re-seeds the failure RNG). Raises ValueError for an unknown name or a
+        failure_kinds, variation and seed (re-seeds the failure RNG). Raises ValueError for an unknown name or a
         value out of range, TypeError for a value of the wrong type, before changing anything.
         """
         checked: dict[str, Any] = {}
@@ -198,6 +205,12 @@ class Simulator:
                 if not isinstance(value, bool):
                     raise TypeError(f"refuse_masks must be true or false, not {value!r}")
                 checked[name] = value
+            elif name == "failure_kinds":
+                if isinstance(value, (str, bytes, dict)) or not isinstance(value, Sequence):
+                    raise TypeError(f"failure_kinds must be a list of faults, not {value!r}")
+                if not value:
+                    raise ValueError("failure_kinds must name at least one fault (set failure_rate to 0 for none)")
+                checked[name] = tuple(api_fault(spec) for spec in value)
             elif name == "seed":
                 if isinstance(value, bool) or not isinstance(value, int):
                     raise TypeError(f"seed must be an integer, not {value!r}")
@@ -205,7 +218,7 @@ class Simulator:
             else:
                 raise ValueError(
                     f"unknown setting {name!r}; known: latency, url_ttl, leak, moderation_trigger, refuse_masks, "
-                    "failure_rate, variation, seed"
+                    "failure_rate, failure_kinds, variation, seed"
                 )
         for name, value in checked.items():
             if name == "seed":
@@ -222,6 +235,7 @@ class Simulator:
             "moderation_trigger": self.moderation_trigger,
             "refuse_masks": self.refuse_masks,
             "failure_rate": self.failure_rate,
+            "failure_kinds": [fault.spec() for fault in self.failure_kinds],
             "variation": self.variation,
         }
 
