@@ -228,13 +228,28 @@ class RunStore:
         self._helper: ThreadPoolExecutor | None = None
         self._helper_pid = 0
         self._helper_lock = threading.Lock()
-        with self._connect() as db:
-            # WAL lets readers and writers in other processes work at once; NORMAL
-            # keeps every commit atomic without an fsync per result.
-            db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
-            db.executescript(_SCHEMA)
+        self._set_up_index()
         self._sweep_leftovers()
+
+    def _set_up_index(self) -> None:
+        """WAL mode, the schema. Retried while another process sets up the same new index:
+        SQLite answers "database is locked" at once, without waiting, to one of two
+        connections switching a new database to WAL together."""
+        deadline = time.monotonic() + 60.0
+        while True:
+            try:
+                with self._connect() as db:
+                    # WAL lets readers and writers in other processes work at once (it is stored in
+                    # the file: set once); NORMAL keeps every commit atomic without an fsync per result.
+                    if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                        db.execute("PRAGMA journal_mode=WAL")
+                    db.execute("PRAGMA synchronous=NORMAL")
+                    db.executescript(_SCHEMA)
+                return
+            except sqlite3.OperationalError as error:
+                if "locked" not in str(error) or time.monotonic() > deadline:
+                    raise
+                time.sleep(0.005 + 0.02 * secrets.randbelow(100) / 100)
 
     def __repr__(self) -> str:
         return f"RunStore({str(self.root)!r})"

@@ -283,6 +283,27 @@ def check_reported(run_dir: Path, reported: dict[str, str]) -> None:
     assert audit(run_dir).leftovers == []
 
 
+def test_stores_opened_at_the_same_moment_on_a_new_directory_all_open(tmp_path):
+    """Switching a new index to WAL together made SQLite refuse one at once ("database is locked")."""
+    for trial in range(40):
+        folder = tmp_path / f"runs-{trial}"
+        barrier, errors = threading.Barrier(4), []
+
+        def open_store() -> None:
+            barrier.wait()
+            try:
+                RunStore(folder).close()
+            except Exception as error:  # noqa: BLE001 - collected for the assertion
+                errors.append(error)
+
+        threads = [threading.Thread(target=open_store) for _ in range(4)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert errors == []
+
+
 def test_two_run_stores_saving_from_threads_lose_nothing(run_dir):
     """Two stores on one new directory, opened at the same moment, each saved into by four threads at once."""
     prepared = prepare_generation("the same prompt")
