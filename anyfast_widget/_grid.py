@@ -11,6 +11,7 @@ sent again unless retried by hand.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -20,6 +21,11 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+try:
+    import fcntl
+except ImportError:  # Windows
+    fcntl = None  # type: ignore[assignment]
 
 import numpy as np
 from PIL import Image
@@ -227,9 +233,15 @@ class Grid:
         except (OSError, ValueError):
             return {"blocked": {}, "ratings": []}
 
-    def _write_state(self) -> None:
+    def _update_state(self, change: Callable[[dict[str, Any]], None]) -> None:
+        """Apply ``change`` to the state on disk and keep the result: read, changed and written under a
+        lock, so two kernels rating (or blocking cells of) the same grid lose neither's writes."""
         self._state_path.parent.mkdir(exist_ok=True)
-        atomic_write(self._state_path, json.dumps(self._state, indent=2).encode())
+        with _locked(self._state_path.with_suffix(".lock")):
+            state = self._read_state()
+            change(state)
+            atomic_write(self._state_path, json.dumps(state, indent=2).encode())
+        self._state = state
 
     def _attach_stored(self) -> None:
         """Give each slot a result already in the run store for its request, each stored result once."""
@@ -288,9 +300,9 @@ class Grid:
         """Send one cell's failed, cancelled or blocked requests again (a blocked one only this way)."""
         cell = self.cell(row, col, page)
         wanted = [s for s in cell.slots if s.result is None and (repeat is None or s.repeat == repeat)]
+        if any(s.status == "blocked" for s in wanted):  # asked for by hand: no longer remembered as blocked
+            self._update_state(lambda state: state.setdefault("blocked", {}).pop(cell.prepared.request_hash, None))
         for slot in wanted:
-            if slot.status == "blocked":
-                self._state["blocked"].pop(cell.prepared.request_hash, None)
             slot.status, slot.error = "pending", None
             self._changed(cell, slot)
         return self._start(lambda: [(cell, s) for s in wanted])
@@ -354,8 +366,7 @@ class Grid:
                     await asyncio.to_thread(_measure, self.store, result, cell)
             except ModerationBlockedError as error:
                 slot.status, slot.error = "blocked", error
-                self._state["blocked"][cell.prepared.request_hash] = error.message
-                self._write_state()
+                await asyncio.to_thread(self._update_state, _blocking(cell.prepared.request_hash, error.message))
             except asyncio.CancelledError:
                 slot.status = "cancelled"
                 raise
@@ -383,8 +394,8 @@ class Grid:
         if winner not in ("a", "b", "tie"):
             raise ValueError(f"winner is 'a', 'b' or 'tie', not {winner!r}")
         ids = [r.id if isinstance(r, ImageResult) else str(r) for r in (a, b)]
-        self._state.setdefault("ratings", []).append({"a": ids[0], "b": ids[1], "winner": winner, "at": time.time()})
-        self._write_state()
+        rating = {"a": ids[0], "b": ids[1], "winner": winner, "at": time.time()}
+        self._update_state(lambda state: state.setdefault("ratings", []).append(rating))
 
     def win_rates(self) -> list[dict[str, Any]]:
         """Per row, column and page label: comparisons, wins, ties and win rate (ties count half)."""
@@ -629,6 +640,28 @@ def compare(
     if run:
         grid.run()
     return grid
+
+
+def _blocking(request_hash: str, reason: str) -> Callable[[dict[str, Any]], None]:
+    """A change to a grid's state that remembers a request the safety system refused."""
+
+    def change(state: dict[str, Any]) -> None:
+        state.setdefault("blocked", {})[request_hash] = reason
+
+    return change
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """An exclusive lock on ``path`` across processes (advisory; where flock is missing, none)."""
+    with open(path, "a+b") as handle:
+        if fcntl is not None:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            if fcntl is not None:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _in_kernel() -> bool:

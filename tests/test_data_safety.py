@@ -419,3 +419,16 @@ def test_two_kernels_generating_and_editing_into_one_run_directory_lose_nothing(
     check_reported(run_dir, reported)
     # Both sent the same source and mask: one whole copy of each (audit checked each file against its name).
     assert len(list((run_dir / "inputs").iterdir())) == 2
+
+
+def test_two_kernels_rating_one_grid_keep_both_ratings(anyfast_simulator, run_dir):
+    """Each kernel holds the grid's state; a rating must not write over the other kernel's."""
+    options = dict(api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir, run=False, progress=False)
+    first, second = (compare("a fox", cols={"quality": ["low", "high"]}, **options) for _ in range(2))
+    assert first.id == second.id
+    first.rate("r1", "r2", "a")
+    second.rate("r3", "r4", "b")
+    first.rate("r5", "r6", "tie")
+    again = compare("a fox", cols={"quality": ["low", "high"]}, **options)
+    assert [r["winner"] for r in again.ratings] == ["a", "b", "tie"]
+    assert anyfast_simulator.request_count() == 0
