@@ -420,9 +420,13 @@ class RunStore:
                 slot.fill(result.path, data, result.sidecar_path, sidecar)
             except OSError:  # the reserved files were lost (their folder removed meanwhile?)
                 slot = None  # fill cleaned up after itself: write the files the ordinary way
-        if slot is None:
+        if slot is None:  # in the same order, with the same clean-up, as _Slot.fill
             atomic_write(result.sidecar_path, sidecar)
-            atomic_write(result.path, data)
+            try:
+                atomic_write(result.path, data)
+            except BaseException:
+                _unlink_quietly(result.sidecar_path)
+                raise
         with self._connect() as db:
             self._insert(db, meta, result.path)
 
