@@ -2,7 +2,8 @@
 
 A 200 from the API is a few hundred bytes of JSON around megabytes of base64.
 :class:`ImageBody` decodes that base64 chunk by chunk while the rest of the body
-is still on the wire, and hands the JSON parser only the small remainder. Both
+is still on the wire (with pybase64's SIMD decoder, some 30 times faster than the
+standard library's), and hands the JSON parser only the small remainder. Both
 clients feed it from their read loops; it does no I/O itself.
 
 Bodies are fed as they come off the wire (``iter_raw``), still compressed: a gzip
@@ -15,12 +16,13 @@ server that trickles a byte at a time, never tripping a read timeout, is still c
 
 from __future__ import annotations
 
-import binascii
 import re
 import time
 import zlib
 from collections.abc import Callable, Mapping
 from typing import Any
+
+import pybase64
 
 from ._errors import AnyfastError
 
@@ -170,8 +172,8 @@ class ImageBody(Body):
         if cut:
             pieces.append(view[:cut])
         try:
-            self._decoded += [binascii.a2b_base64(piece, strict_mode=True) for piece in pieces]
-        except (binascii.Error, ValueError):
+            self._decoded += [pybase64.b64decode(piece, validate=True) for piece in pieces]
+        except ValueError:
             self._state = "off"
             return
         self._carry = bytes(view[cut:])

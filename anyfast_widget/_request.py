@@ -6,7 +6,6 @@ in how they wait.
 
 from __future__ import annotations
 
-import binascii
 import hashlib
 import json
 import re
@@ -15,6 +14,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
 from typing import Any, Literal
+
+import pybase64
 
 from ._body import ImageBody
 from ._errors import (
@@ -272,8 +273,8 @@ def parse_success(body: bytes | ImageBody, prepared: PreparedRequest, request_id
 
 def decode_b64(text: str, request_id: str | None) -> bytes:
     try:
-        return binascii.a2b_base64(text, strict_mode=True)
-    except (binascii.Error, ValueError):
+        return pybase64.b64decode(text, validate=True)
+    except ValueError:  # binascii.Error is one, and so is a non-ASCII str
         raise MalformedResponseError(
             "The API's b64_json is not valid base64 (truncated or corrupted in transit).", status=200, request_id=request_id
         ) from None

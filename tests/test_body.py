@@ -64,7 +64,7 @@ def test_unusual_shapes_fall_back_to_the_exact_parse(body):
     assert parse_success(feed(body, [7, 19, 30]), PREPARED, None).image == expected
 
 
-@pytest.mark.parametrize("b64", ["QUJ", "!!QUJD", "QU JD"])
+@pytest.mark.parametrize("b64", ["QUJ", "!!QUJD", "QU JD", "QUJD=", "QUJD===="])
 def test_bad_base64_is_malformed_either_way(b64):
     body = json.dumps({"data": [{"b64_json": b64}]}).encode()
     for given_body in (body, feed(body, [10, 20])):
