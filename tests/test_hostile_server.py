@@ -17,8 +17,12 @@ import gzip
 import io
 import itertools
 import json
+import os
 import re
 import socket
+import ssl
+import subprocess
+import sys
 import threading
 import time
 import tracemalloc
@@ -29,6 +33,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+import trustme
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from PIL import Image
@@ -117,9 +122,11 @@ class Hostile:
 
     One request per connection (always ``Connection: close``). ``requests`` holds
     what arrived, ``sent[path]`` the bytes the client accepted before it hung up.
+    With ``tls`` it speaks https (as ``localhost``) with that server context.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
+        self.tls = tls
         self.listener = socket.create_server(("127.0.0.1", 0))
         self.listener.settimeout(0.05)
         self.routes: dict[str, Handler] = {}
@@ -132,7 +139,8 @@ class Hostile:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        port = self.listener.getsockname()[1]
+        return f"https://localhost:{port}" if self.tls else f"http://127.0.0.1:{port}"
 
     def route(self, path: str) -> Callable[[Handler], Handler]:
         def register(handler: Handler) -> Handler:
@@ -165,6 +173,8 @@ class Hostile:
         conn.settimeout(5)
         with conn:
             try:
+                if self.tls:
+                    conn = self.tls.wrap_socket(conn, server_side=True)  # a refused handshake is an OSError too
                 data = b""
                 while b"\r\n\r\n" not in data:
                     chunk = conn.recv(65536)
@@ -599,6 +609,66 @@ def test_a_download_redirect_to_plain_http_off_this_machine_gets_no_key(hostile,
     assert isinstance(error, DownloadError), repr(error)
     assert seconds < 3
     assert_key_only_to_the_api(hostile, api=hostile)
+
+
+# -- TLS ---------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def authority():
+    """A certificate authority nobody trusts unless told to."""
+    return trustme.CA()
+
+
+@pytest.fixture
+def secure(authority):
+    """A server with a certificate for localhost, signed by ``authority``."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    authority.issue_cert("localhost", "127.0.0.1").configure_cert(context)
+    server = Hostile(tls=context)
+    yield server
+    server.close()
+
+
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_certificates_are_checked_for_the_api_and_for_downloads(hostile, secure, run_dir, asynchronous):
+    """All clients share one TLS context (making one costs ~40 ms); it still refuses a certificate no trusted authority signed."""
+    secure.route(GEN)(b64_answer())
+    secure.route("/files/r.png")(lambda reply, _: reply.whole(PNG, headers={"Content-Type": "image/png"}))
+    error, _ = run(secure, run_dir, asynchronous=asynchronous)
+    assert isinstance(error, APIConnectionError) and "CERTIFICATE_VERIFY_FAILED" in error.message, repr(error)
+    hostile.route(GEN)(url_answer(f"{secure.url}/files/r.png"))
+    error, _ = run(hostile, run_dir, response_format="url", asynchronous=asynchronous)
+    assert isinstance(error, DownloadError) and "CERTIFICATE_VERIFY_FAILED" in error.message, repr(error)
+    assert secure.requests == []  # nothing, the key least of all, got past a handshake
+    assert_nothing_left(run_dir)
+
+
+def test_an_authority_named_by_ssl_cert_file_is_trusted(authority, secure, run_dir, tmp_path):
+    """The shared context is made as httpx makes one: SSL_CERT_FILE names whom to trust. (A fresh process: the context is made once.)"""
+    secure.route(GEN)(b64_answer())
+    secure.route("/files/r.png")(lambda reply, _: reply.whole(PNG, headers={"Content-Type": "image/png"}))
+    authority.cert_pem.write_to_path(str(tmp_path / "authority.pem"))
+    script = (
+        "import sys; from anyfast_widget import Client\n"
+        "with Client(api_key=sys.argv[1], base_url=sys.argv[2], run_dir=sys.argv[3]) as client:\n"
+        "    print(client.generate('over tls').size)\n"
+        "    print(client.generate('and a link', response_format='url').size)\n"
+    )
+    secure.routes[GEN] = lambda reply, seen: (
+        url_answer(f"{secure.url}/files/r.png") if b'"url"' in seen.body else b64_answer()
+    )(reply, seen)
+    done = subprocess.run(
+        [sys.executable, "-c", script, KEY, secure.url, str(run_dir)],
+        env={**os.environ, "SSL_CERT_FILE": str(tmp_path / "authority.pem")},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["(64, 48)", "(64, 48)"]
+    assert [r.path for r in secure.requests] == [GEN, GEN, "/files/r.png"]
+    assert_key_only_to_the_api(secure, api=secure)
 
 
 # -- headers and time -------------------------------------------------------------------------------
