@@ -241,6 +241,10 @@ class _BaseClient:
     def __repr__(self) -> str:
         return f"{type(self).__name__}(base_url={self.base_url!r}, run_dir={str(self.store.root)!r})"
 
+    def _pool_options(self, on_response: Callable[[httpx.Response], Any]) -> dict[str, Any]:
+        """What both httpx pools (API and downloads) are made with; ``on_response`` stops redirects (see _Redirect)."""
+        return {"verify": _tls_context(), "timeout": self.timeout, "limits": self._limits, "event_hooks": {"response": [on_response]}}
+
     # -- building ----------------------------------------------------------------
 
     def _headers(self) -> dict[str, str]:
@@ -412,13 +416,10 @@ class Client(_BaseClient):
 
     def __init__(self, api_key: str | None = None, **options: Any) -> None:
         super().__init__(api_key, **options)
-        hooks = {"response": [_stop_at_redirects]}  # redirects are never followed by httpx (see _Redirect)
-        tls = _tls_context()
-        self._http = httpx.Client(verify=tls, timeout=self.timeout, limits=self._limits, event_hooks=hooks)
+        pool = self._pool_options(_stop_at_redirects)
+        self._http = httpx.Client(**pool)
         # Downloads go to presigned hosts: a separate pool that never carries the key.
-        self._downloads = httpx.Client(
-            verify=tls, timeout=self.timeout, limits=self._limits, event_hooks=hooks, headers={"Accept-Encoding": ACCEPT_ENCODING}
-        )
+        self._downloads = httpx.Client(**pool, headers={"Accept-Encoding": ACCEPT_ENCODING})
 
     def close(self) -> None:
         self._http.close()
@@ -576,12 +577,9 @@ class AsyncClient(_BaseClient):
 
     def __init__(self, api_key: str | None = None, **options: Any) -> None:
         super().__init__(api_key, **options)
-        hooks = {"response": [_astop_at_redirects]}  # see Client
-        tls = _tls_context()
-        self._http = httpx.AsyncClient(verify=tls, timeout=self.timeout, limits=self._limits, event_hooks=hooks)
-        self._downloads = httpx.AsyncClient(
-            verify=tls, timeout=self.timeout, limits=self._limits, event_hooks=hooks, headers={"Accept-Encoding": ACCEPT_ENCODING}
-        )
+        pool = self._pool_options(_astop_at_redirects)  # see Client
+        self._http = httpx.AsyncClient(**pool)
+        self._downloads = httpx.AsyncClient(**pool, headers={"Accept-Encoding": ACCEPT_ENCODING})
 
     async def close(self) -> None:
         await self._http.aclose()

@@ -626,6 +626,7 @@ def secure(authority):
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     authority.issue_cert("localhost", "127.0.0.1").configure_cert(context)
     server = Hostile(tls=context)
+    server.route("/files/r.png")(lambda reply, _: reply.whole(PNG, headers={"Content-Type": "image/png"}))
     yield server
     server.close()
 
@@ -634,7 +635,6 @@ def secure(authority):
 def test_certificates_are_checked_for_the_api_and_for_downloads(hostile, secure, run_dir, asynchronous):
     """All clients share one TLS context (making one costs ~40 ms); it still refuses a certificate no trusted authority signed."""
     secure.route(GEN)(b64_answer())
-    secure.route("/files/r.png")(lambda reply, _: reply.whole(PNG, headers={"Content-Type": "image/png"}))
     error, _ = run(secure, run_dir, asynchronous=asynchronous)
     assert isinstance(error, APIConnectionError) and "CERTIFICATE_VERIFY_FAILED" in error.message, repr(error)
     hostile.route(GEN)(url_answer(f"{secure.url}/files/r.png"))
@@ -646,8 +646,10 @@ def test_certificates_are_checked_for_the_api_and_for_downloads(hostile, secure,
 
 def test_an_authority_named_by_ssl_cert_file_is_trusted(authority, secure, run_dir, tmp_path):
     """The shared context is made as httpx makes one: SSL_CERT_FILE names whom to trust. (A fresh process: the context is made once.)"""
-    secure.route(GEN)(b64_answer())
-    secure.route("/files/r.png")(lambda reply, _: reply.whole(PNG, headers={"Content-Type": "image/png"}))
+    @secure.route(GEN)
+    def image_or_link(reply, seen):
+        (url_answer(f"{secure.url}/files/r.png") if b'"url"' in seen.body else b64_answer())(reply, seen)
+
     authority.cert_pem.write_to_path(str(tmp_path / "authority.pem"))
     script = (
         "import sys; from anyfast_widget import Client\n"
@@ -655,9 +657,6 @@ def test_an_authority_named_by_ssl_cert_file_is_trusted(authority, secure, run_d
         "    print(client.generate('over tls').size)\n"
         "    print(client.generate('and a link', response_format='url').size)\n"
     )
-    secure.routes[GEN] = lambda reply, seen: (
-        url_answer(f"{secure.url}/files/r.png") if b'"url"' in seen.body else b64_answer()
-    )(reply, seen)
     done = subprocess.run(
         [sys.executable, "-c", script, KEY, secure.url, str(run_dir)],
         env={**os.environ, "SSL_CERT_FILE": str(tmp_path / "authority.pem")},
