@@ -1,15 +1,17 @@
 """anyfast-widget: a notebook studio and research engine for the Anyfast image API.
 
-The public surface is gathered here; modules whose names start with ``_`` are
-private. ``Client``/``AsyncClient`` call the API, ``Mask`` says where an edit may
-change the image, ``RunStore`` holds every result on disk, and
-``anyfast_widget.simulator`` is a local stand-in server for tests and demos.
+The public surface is gathered here. The folders are the layers, each importing
+only the ones below it: ``core`` (the API's rules, errors, images, masks, prepared
+requests), ``store`` (the run store), ``client`` (configuration, ``Client``,
+``AsyncClient``), ``grid`` (comparison grids) and ``studio`` (``ImageStudio``);
+``simulator`` is the local stand-in server for tests and demos. Modules whose
+names start with ``_`` are private.
 """
 
-from ._axes import Axis, axis, masks, prompts, replace, sources
-from ._client import DEFAULT_BASE_URL, AsyncClient, Client, RetryPolicy, __version__
-from ._composite import MaskChange, keep_outside, mask_change
-from ._errors import (
+from ._version import __version__
+from .client import DEFAULT_BASE_URL, AsyncClient, Client, RetryPolicy
+from .core import (
+    MODEL,
     AnyfastError,
     APIConnectionError,
     APIError,
@@ -21,18 +23,24 @@ from ._errors import (
     ConfirmationRequired,
     DownloadError,
     MalformedResponseError,
+    Mask,
+    MaskChange,
     ModerationBlockedError,
     PermissionDeniedError,
+    PreparedRequest,
     RateLimitError,
     ServerError,
     ValidationError,
+    Violation,
+    keep_outside,
+    mask_change,
+    nearest_sizes,
+    prepare_edit,
+    prepare_generation,
 )
-from ._grid import Grid, Plan, compare
-from ._mask import Mask
-from ._result import ImageResult
-from ._rules import MODEL, Violation, nearest_sizes
-from ._store import RunStore
-from ._studio import ImageStudio
+from .grid import Axis, Grid, Plan, axis, compare, masks, prompts, replace, sources
+from .store import ImageResult, RunStore
+from .studio import ImageStudio
 
 __all__ = [
     "__version__",
@@ -52,6 +60,9 @@ __all__ = [
     "AsyncClient",
     "RetryPolicy",
     "ImageResult",
+    "PreparedRequest",
+    "prepare_generation",
+    "prepare_edit",
     "Mask",
     "MaskChange",
     "keep_outside",

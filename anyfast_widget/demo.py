@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from . import Client, Mask
+from .client import ENV_API_KEY, Settings
 from .simulator import Simulator
 
 QUICKSTART = Path("notebooks") / "quickstart.ipynb"
@@ -27,12 +28,12 @@ def studio() -> int:
     """JupyterLab on the quickstart notebook, with the environment set for the stand-in server."""
     env = dict(os.environ)
     with contextlib.ExitStack() as stack:
-        if env.get("ANYFAST_API_KEY"):
-            print("Using the real Anyfast API (ANYFAST_API_KEY is set); runs cost money.")
+        if Settings.resolve().api_key is not None:
+            print(f"Using the real Anyfast API ({ENV_API_KEY} is set); runs cost money.")
         else:
             sim = stack.enter_context(Simulator(latency=2.0))
-            env.update(ANYFAST_BASE_URL=sim.base_url, ANYFAST_API_KEY=sim.api_key)
-            print(f"No ANYFAST_API_KEY: the studio talks to the local stand-in server at {sim.base_url}.")
+            env.update(Settings.resolve(sim.api_key, sim.base_url).environment())
+            print(f"No {ENV_API_KEY}: the studio talks to the local stand-in server at {sim.base_url}.")
         target = [str(QUICKSTART)] if QUICKSTART.is_file() else []
         try:
             return subprocess.call([sys.executable, "-m", "jupyterlab", *target, "--ServerApp.ip=127.0.0.1"], env=env)
@@ -42,12 +43,12 @@ def studio() -> int:
 
 def script() -> int:
     with contextlib.ExitStack() as stack:
-        if os.environ.get("ANYFAST_API_KEY"):
-            print("Using the real Anyfast API (ANYFAST_API_KEY is set); this costs money.")
+        if Settings.resolve().api_key is not None:
+            print(f"Using the real Anyfast API ({ENV_API_KEY} is set); this costs money.")
             client = stack.enter_context(Client())
         else:
             sim = stack.enter_context(Simulator())
-            print(f"No ANYFAST_API_KEY: using the local stand-in server at {sim.base_url}.")
+            print(f"No {ENV_API_KEY}: using the local stand-in server at {sim.base_url}.")
             client = stack.enter_context(Client(api_key=sim.api_key, base_url=sim.base_url))
 
         first = client.generate("a lighthouse on a cliff at dusk, watercolour", size="1536x1024", quality="low")

@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from anyfast_widget._strokes import apply_op, apply_ops
+from anyfast_widget.core._strokes import apply_op, apply_ops
 
 STROKES, POINTS = 50, 200
 STEP = 0.01  # a walk's step, per axis, as a fraction of the image's longer side

@@ -2,7 +2,7 @@
 
 Every call goes through a real client to the stand-in server over HTTP, so "nothing was sent" is what the
 server saw. Whether a call is allowed is decided by oracles written here from the API's README, not by
-``anyfast_widget._rules``. Conversions are checked on the file the server received: it must look like what a
+``anyfast_widget.core._rules``. Conversions are checked on the file the server received: it must look like what a
 viewer shows for the input (EXIF orientation applied, first frame of an animation, 16-bit scaled to 8).
 """
 
@@ -32,7 +32,7 @@ FIXTURES = {"deadline": None, "suppress_health_check": [HealthCheck.function_sco
 EDIT = {"size": "1024x640", "output_format": "jpeg"}
 sides = st.integers(1, 24)  # edges of the small pictures most tests draw
 
-# The API's rules, restated from ../shared/api/README.md (independent of anyfast_widget._rules).
+# The API's rules, restated from ../shared/api/README.md (independent of anyfast_widget.core._rules).
 QUALITIES = ("low", "medium", "high")
 OUTPUT_FORMATS = ("png", "jpeg")
 MODERATIONS = ("auto", "low")

@@ -11,9 +11,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from anyfast_widget import MalformedResponseError
-from anyfast_widget._body import Body, ImageBody
-from anyfast_widget._errors import AnyfastError
-from anyfast_widget._request import parse_success, prepare_generation
+from anyfast_widget.client._body import Body, ImageBody
+from anyfast_widget.client._response import parse_success
+from anyfast_widget.core._errors import AnyfastError
+from anyfast_widget.core._request import prepare_generation
 
 PREPARED = prepare_generation("x", response_format="b64_json")
 

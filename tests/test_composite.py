@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from anyfast_widget import Client, Mask
-from anyfast_widget._composite import keep_outside, mask_change
+from anyfast_widget.core._composite import keep_outside, mask_change
 
 from .conftest import gradient
 
@@ -62,7 +62,7 @@ def test_grow_shrink_and_feather():
 
 
 def test_the_difference_of_an_image_with_itself_is_black_and_zero():
-    from anyfast_widget._composite import difference
+    from anyfast_widget.core._composite import difference
 
     heat, mean = difference(gradient(64, 48), gradient(64, 48))
     assert mean == 0 and heat.size == (64, 48) and heat.mode == "RGB"
@@ -70,7 +70,7 @@ def test_the_difference_of_an_image_with_itself_is_black_and_zero():
 
 
 def test_the_difference_heatmap_is_bright_where_the_images_differ():
-    from anyfast_widget._composite import difference
+    from anyfast_widget.core._composite import difference
 
     before = np.zeros((100, 200, 3), np.uint8)
     after = before.copy()
@@ -82,7 +82,7 @@ def test_the_difference_heatmap_is_bright_where_the_images_differ():
 
 
 def test_the_difference_of_two_sizes_and_at_display_size():
-    from anyfast_widget._composite import difference
+    from anyfast_widget.core._composite import difference
 
     def smooth(width, height):
         y, x = np.mgrid[0:height, 0:width]

@@ -25,7 +25,7 @@ import pytest
 from PIL import Image
 
 from anyfast_widget import ImageStudio, RunStore, compare, replace
-from anyfast_widget._request import prepare_generation
+from anyfast_widget.core._request import prepare_generation
 
 from .conftest import encode
 
@@ -220,7 +220,7 @@ SAVER = textwrap.dedent(
     import io, sys, threading
     from PIL import Image
     from anyfast_widget import RunStore
-    from anyfast_widget._request import prepare_generation
+    from anyfast_widget.core._request import prepare_generation
     store = RunStore(sys.argv[1])
     buffer = io.BytesIO()
     Image.new("RGB", (64, 64), (200, 10, 10)).save(buffer, "PNG")

@@ -18,13 +18,13 @@ from PIL import Image
 from anyfast_widget import (
     AsyncClient,
     RetryPolicy,
-    _grid,
-    _grid_view,
     compare,
     masks,
     prompts,
     replace,
 )
+from anyfast_widget.grid import _grid
+from anyfast_widget.grid import _view as _grid_view
 
 from .conftest import gradient
 from .test_studio import state_json

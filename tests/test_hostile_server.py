@@ -53,9 +53,9 @@ from anyfast_widget import (
     RunStore,
     ServerError,
 )
-from anyfast_widget._body import Body
-from anyfast_widget._client import DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_RESPONSE_BYTES
-from anyfast_widget._request import PreparedRequest
+from anyfast_widget.client._body import Body
+from anyfast_widget.client._config import DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_RESPONSE_BYTES
+from anyfast_widget.core._request import PreparedRequest
 
 NO_RETRY = RetryPolicy(max_retries=0)
 KEY = "sk-HOSTILE-0123456789abcdef"

@@ -9,7 +9,7 @@ import pytest
 from PIL import Image
 
 from anyfast_widget import ValidationError
-from anyfast_widget._images import encode_source, load_image
+from anyfast_widget.core._images import encode_source, load_image
 
 from .conftest import encode, gradient
 

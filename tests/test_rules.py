@@ -3,7 +3,7 @@
 from hypothesis import given
 from hypothesis import strategies as st
 
-from anyfast_widget._rules import (
+from anyfast_widget.core._rules import (
     MAX_EDGE,
     MAX_PIXELS,
     MIN_PIXELS,

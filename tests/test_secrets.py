@@ -334,4 +334,4 @@ def test_a_grid_keeps_no_readable_key(secret_simulator, run_dir):
     grid.run()
     assert [c.status for c in grid.cells] == ["done", "done"]
     with pytest.raises(TypeError):
-        pickle.dumps(grid._client_options)
+        pickle.dumps(grid._clients)

@@ -225,7 +225,7 @@ def test_a_null_field_the_endpoint_does_not_take_is_still_refused(anyfast_simula
 )
 def test_the_rules_module_predicts_the_simulators_answer(anyfast_simulator, fields):
     """The client checks with check_params(wire=True) what the simulator checks on arrival: same verdict, same first rule."""
-    from anyfast_widget._rules import check_params
+    from anyfast_widget.core._rules import check_params
 
     body = {"model": MODEL, "prompt": "x", "size": SIZE, **fields}
     predicted = check_params("generations", body, strict=False, wire=True)

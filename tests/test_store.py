@@ -13,7 +13,7 @@ from concurrent.futures import ThreadPoolExecutor
 from PIL import Image
 
 from anyfast_widget import Client, RunStore
-from anyfast_widget._store import slugify
+from anyfast_widget.store._store import slugify
 
 
 def make_client(sim, run_dir):
@@ -169,12 +169,12 @@ def test_a_cancelled_async_call_leaves_no_reserved_files_behind(anyfast_simulato
 
 
 def test_saving_still_works_when_the_reserved_files_cannot_be_made(anyfast_simulator, run_dir, monkeypatch):
-    from anyfast_widget import _store
+    from anyfast_widget.store import _store
 
     def broken(folder):
         raise PermissionError("no new files here just now")
 
-    monkeypatch.setattr(_store, "_Slot", broken)
+    monkeypatch.setattr(_store, "ReservedFiles", broken)
     with make_client(anyfast_simulator, run_dir) as client:
         result = client.generate("made the ordinary way")
     assert RunStore(run_dir).get(result.id).data == result.data
@@ -183,7 +183,7 @@ def test_saving_still_works_when_the_reserved_files_cannot_be_made(anyfast_simul
 def test_saving_still_works_when_the_day_folder_vanishes_under_a_reservation(run_dir):
     import shutil
 
-    from anyfast_widget._request import prepare_generation
+    from anyfast_widget.core._request import prepare_generation
 
     from .conftest import encode, gradient
 
@@ -192,23 +192,23 @@ def test_saving_still_works_when_the_day_folder_vanishes_under_a_reservation(run
     prepared = prepare_generation("survivor")
     common = {"size": (32, 32), "revised_prompt": None, "request_id": None, "timings": {}, "extras": {}}
     first = store.save(prepared, png, **common)
-    reservation = store._reserve()
+    reservation = store.reserve()
     reservation._future.result()  # the files exist...
     shutil.rmtree(first.path.parent)  # ...and are gone, with their folder
-    result = store.save(prepared, png, _reservation=reservation, **common)
+    result = store.save(prepared, png, reservation=reservation, **common)
     assert result.path.read_bytes() == png and RunStore(run_dir).get(result.id).data == png
     assert leftovers(run_dir) == []
 
 
 def test_a_reservation_is_taken_or_released_once(run_dir):
     store = RunStore(run_dir)
-    kept = store._reserve()
+    kept = store.reserve()
     slot = kept.take()
     assert slot is not None and kept.take() is None
     kept.release()  # after take: nothing happens to the files the save is filling
     assert len(leftovers(run_dir)) == 2
     slot.discard()
-    released = store._reserve()
+    released = store.reserve()
     released.release()
     assert released.take() is None
     assert wait_for_no_leftovers(run_dir) == []
@@ -218,10 +218,10 @@ def test_a_reservation_is_taken_or_released_once(run_dir):
 def test_the_client_saves_into_files_made_ahead_by_a_helper_thread(anyfast_simulator, run_dir, monkeypatch):
     import threading
 
-    from anyfast_widget import _store
+    from anyfast_widget.store import _store
 
     made_in, ordinary = [], []
-    real_slot, real_write = _store._Slot, _store.atomic_write
+    real_slot, real_write = _store.ReservedFiles, _store.atomic_write
 
     def slot(folder):
         made_in.append(threading.current_thread().name)
@@ -231,7 +231,7 @@ def test_the_client_saves_into_files_made_ahead_by_a_helper_thread(anyfast_simul
         ordinary.append(path.name)
         real_write(path, data)
 
-    monkeypatch.setattr(_store, "_Slot", slot)
+    monkeypatch.setattr(_store, "ReservedFiles", slot)
     monkeypatch.setattr(_store, "atomic_write", write)
     with make_client(anyfast_simulator, run_dir) as client:
         client.generate("ahead of time")
@@ -243,7 +243,7 @@ def test_reserved_files_of_a_dead_process_are_swept_on_opening(run_dir):
     import os
 
     store = RunStore(run_dir)
-    fresh, stale = store._reserve(), store._reserve()
+    fresh, stale = store.reserve(), store.reserve()
     fresh_slot, stale_slot = fresh.take(), stale.take()
     an_hour_ago = time.time() - 3700
     for _, path in (stale_slot.image, stale_slot.sidecar):

@@ -8,7 +8,7 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from anyfast_widget import Mask
-from anyfast_widget._strokes import Stroke, rasterize
+from anyfast_widget.core._strokes import Stroke, rasterize
 
 WIDTH, HEIGHT = 48, 36
 
@@ -84,7 +84,7 @@ def test_a_base_mask_of_another_size_is_refused():
 
 # -- ops, as the frontend sends them ----------------------------------------------
 
-from anyfast_widget._strokes import apply_op, apply_ops, parse_op  # noqa: E402
+from anyfast_widget.core._strokes import apply_op, apply_ops, parse_op  # noqa: E402
 
 
 def stroke_op(stroke: Stroke) -> dict:

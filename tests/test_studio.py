@@ -16,7 +16,7 @@ import pytest
 from PIL import Image
 
 from anyfast_widget import ImageStudio, Mask, RetryPolicy, ValidationError
-from anyfast_widget._strokes import apply_ops
+from anyfast_widget.core._strokes import apply_ops
 
 from .conftest import encode, gradient
 

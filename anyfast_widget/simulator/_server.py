@@ -31,8 +31,7 @@ from urllib.parse import urlsplit
 import numpy as np
 from PIL import Image
 
-from .._images import inspect_upload
-from .._rules import (
+from ..core import (
     DEFAULT_SIZE,
     EDIT_FILE_FIELDS,
     EDITS_PATH,
@@ -42,6 +41,7 @@ from .._rules import (
     check_mask,
     check_params,
     check_sources,
+    inspect_upload,
     parse_size,
     wire_fields,
 )

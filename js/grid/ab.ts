@@ -1,7 +1,7 @@
 // The A/B view of two picked results: a wipe (a slider moves the divider between A on
 // the left and B on the right), a flicker toggle (A and B in turn, in the same place),
 // and the difference heatmap Python computes (black = equal, pale yellow = most changed).
-import { h, setChildren } from "../dom";
+import { h, setChildren } from "../shared/dom";
 import { type Context, cellsOf, resultIndex, watch } from "./context";
 import { cellName, percent, wipeClip } from "./layout";
 

@@ -1,6 +1,6 @@
 // What the panels of one view share: the model, the picture cache, the A/B picks, and
 // `watch` (a subscription to traits that is undone with the view).
-import type { Cleanups } from "../dom";
+import type { Cleanups } from "../shared/dom";
 import { type ImageCache } from "./images";
 import { keepPicks, togglePick } from "./pairs";
 import type { CellState, GridModel, SlotState } from "./types";
@@ -44,7 +44,7 @@ export type Context = {
   enlarge: (cell: number, repeat: number) => void;
 };
 
-export { watch } from "../model";
+export { watch } from "../shared/watch";
 
 /** The cells, never undefined (a trait can be missing while Python starts). */
 export function cellsOf(model: GridModel): CellState[] {

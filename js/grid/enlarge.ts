@@ -1,7 +1,7 @@
 // A result enlarged in a dialog (Escape or ✕ closes), with its cell's labels, prompt and
 // timing, and buttons for the cell's other repeats. The picture comes at 1536 px; the
 // thumbnail already here shows meanwhile.
-import { Cleanups, formatSeconds, h, setChildren } from "../dom";
+import { Cleanups, formatSeconds, h, setChildren } from "../shared/dom";
 import { type Context, cellsOf } from "./context";
 import { cellName } from "./layout";
 

@@ -1,6 +1,6 @@
 // The grid's head: what it compares, the plan (requests, from the run store, blocked, to
 // send, cost), progress, Run and Cancel; the notice banner; and the export buttons.
-import { Cleanups, h, setChildren } from "../dom";
+import { Cleanups, h, setChildren } from "../shared/dom";
 import { type Context, watch } from "./context";
 import type { DownloadMessage, ExportKind, Plan } from "./types";
 

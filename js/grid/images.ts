@@ -2,7 +2,7 @@
 // with binary buffers, kept as object URLs for as long as the model lives. One cache per
 // model, shared by all of its views, so a second view or a re-render shows them at once
 // without asking again. The difference heatmaps of A/B pairs are kept here too.
-import { toBlob } from "../bytes";
+import { toBlob } from "../shared/bytes";
 import type { DifferenceMessage, GridModel, PythonMessage, ThumbsMessage } from "./types";
 
 export type Picture = { url: string; size: [number, number] };

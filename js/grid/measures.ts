@@ -1,6 +1,6 @@
 // Per request: its cell's labels, state, timing, attempts and, for edits, how much changed
 // inside and outside the mask; sortable by any column (click its header).
-import { h, setChildren } from "../dom";
+import { h, setChildren } from "../shared/dom";
 import { type Context, watch } from "./context";
 import { percent } from "./layout";
 import { type SortState, nextSort, sortRows } from "./sort";

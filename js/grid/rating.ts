@@ -1,7 +1,7 @@
 // Blind A/B rating: two results from different cells side by side, their labels hidden;
 // Left / Right / T (tie) / S (skip) on the keyboard or the buttons. Each rating goes to
 // Python (`rate`, stored by grid.rate), which answers with the win rates per setting.
-import { h, isTextEntry, setChildren } from "../dom";
+import { h, isTextEntry, setChildren } from "../shared/dom";
 import { type Context, cellsOf, resultIndex, watch } from "./context";
 import { type RatingAction, ratingKey } from "./keys";
 import { percent } from "./layout";

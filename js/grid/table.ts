@@ -2,7 +2,7 @@
 // the page shown, each with its repeats side by side as they arrive. A cell shows its
 // state, how much its repeats differ, its error and a Retry button; a picture opens
 // enlarged, and its A/B button picks it for the A/B view.
-import { Cleanups, formatSeconds, h, setChildren } from "../dom";
+import { Cleanups, formatSeconds, h, setChildren } from "../shared/dom";
 import { type Context, cellsOf, watch } from "./context";
 import { cellIndex, cellName, edgeFor, elapsed, percent, thumbSize } from "./layout";
 import type { CellState, SlotState } from "./types";

@@ -32,7 +32,7 @@ studio = ImageStudio("a lighthouse at dusk", api_key=sim.api_key, base_url=sim.b
 # Python's mask, resampled to the canvas, as packed bits (what the browser test compares with the canvas).
 PYTHON_MASK = """\
 import base64
-from anyfast_widget._previews import region_at
+from anyfast_widget.core._previews import region_at
 r = region_at(studio.mask.region, tuple(studio.canvas_size))
 print(r.shape[1], r.shape[0], base64.b64encode(np.packbits(r).tobytes()).decode())"""
 

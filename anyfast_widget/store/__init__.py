@@ -1,0 +1,7 @@
+"""The run store: every result on disk with its metadata, indexed, safe against kills and many writers."""
+
+from ._files import Reservation, atomic_write
+from ._result import ImageResult
+from ._store import RunStore
+
+__all__ = ["ImageResult", "Reservation", "RunStore", "atomic_write"]

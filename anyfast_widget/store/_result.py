@@ -1,0 +1,161 @@
+"""One image the API made, as it lies in the run store."""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+
+from ..core import decode_image
+
+_PREVIEW_EDGE = 768  # notebooks get a preview, not a 4K original in every saved .ipynb
+
+
+@dataclass(eq=False)
+class ImageResult:
+    """An image the API returned, already saved on disk with its metadata.
+
+    ``data`` is the file's bytes; ``image`` and ``array`` decode them on first use.
+    ``params`` are the request's parameters as sent (never the key); ``extras`` is
+    whatever else the server said (``created``, ``usage``, ...).
+    """
+
+    id: str
+    path: Path
+    endpoint: str
+    prompt: str
+    params: dict[str, Any]
+    format: str
+    size: tuple[int, int]
+    revised_prompt: str | None = None
+    request_id: str | None = None
+    request_hash: str = ""
+    created_at: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    extras: dict[str, Any] = field(default_factory=dict)
+    sources: list[dict[str, Any]] = field(default_factory=list)
+    mask: dict[str, Any] | None = None
+    attempts: int = 1
+    annotations: dict[str, Any] = field(default_factory=dict)  # added after saving: measures, ratings, links
+    _data: bytes | None = field(default=None, repr=False)
+    _image: Image.Image | None = field(default=None, repr=False)
+
+    @property
+    def sidecar_path(self) -> Path:
+        """The JSON file beside the image that holds this metadata."""
+        return self.path.with_suffix(".json")
+
+    @property
+    def data(self) -> bytes:
+        """The image file's bytes, exactly as the API sent them."""
+        if self._data is None:
+            self._data = self.path.read_bytes()
+        return self._data
+
+    def release(self) -> None:
+        """Drop the bytes and picture held in memory; they are read from disk again when asked for."""
+        self._data = self._image = None
+
+    @property
+    def image(self) -> Image.Image:
+        """The image as a PIL image (decoded once)."""
+        if self._image is None:
+            self._image = decode_image(self.data)
+        return self._image
+
+    @property
+    def array(self) -> np.ndarray:
+        """The image as an HxWxC uint8 numpy array."""
+        return np.asarray(self.image)
+
+    @property
+    def width(self) -> int:
+        return self.size[0]
+
+    @property
+    def height(self) -> int:
+        return self.size[1]
+
+    def metadata(self) -> dict[str, Any]:
+        """Everything known about this result, as JSON-ready data (what the sidecar holds)."""
+        return {
+            "id": self.id,
+            "created_at": self.created_at,
+            "endpoint": self.endpoint,
+            "prompt": self.prompt,
+            "params": self.params,
+            "revised_prompt": self.revised_prompt,
+            "format": self.format,
+            "width": self.size[0],
+            "height": self.size[1],
+            "file": self.path.name,
+            "request_id": self.request_id,
+            "request_hash": self.request_hash,
+            "timings": self.timings,
+            "attempts": self.attempts,
+            "sources": self.sources,
+            "mask": self.mask,
+            "extras": self.extras,
+            "annotations": self.annotations,
+        }
+
+    @classmethod
+    def from_metadata(cls, meta: dict[str, Any], path: Path) -> ImageResult:
+        return cls(
+            id=meta["id"],
+            path=path,
+            endpoint=meta["endpoint"],
+            prompt=meta["prompt"],
+            params=meta.get("params", {}),
+            format=meta["format"],
+            size=(int(meta["width"]), int(meta["height"])),
+            revised_prompt=meta.get("revised_prompt"),
+            request_id=meta.get("request_id"),
+            request_hash=meta.get("request_hash", ""),
+            created_at=meta.get("created_at", ""),
+            timings=meta.get("timings", {}),
+            extras=meta.get("extras", {}),
+            sources=meta.get("sources", []),
+            mask=meta.get("mask"),
+            attempts=meta.get("attempts", 1),
+            annotations=meta.get("annotations", {}),
+        )
+
+    def __repr__(self) -> str:
+        took = self.timings.get("total_s")
+        took_text = f", {took:.1f} s" if took is not None else ""
+        return f"<ImageResult {self.id} {self.endpoint} {self.size[0]}x{self.size[1]} {self.format}{took_text} at {str(self.path)!r}>"
+
+    def _preview_png(self) -> bytes:
+        preview = self.image.copy()
+        preview.thumbnail((_PREVIEW_EDGE, _PREVIEW_EDGE))
+        buffer = io.BytesIO()
+        preview.save(buffer, "PNG")
+        return buffer.getvalue()
+
+    def _repr_mimebundle_(self, include: Any = None, exclude: Any = None) -> dict[str, Any]:
+        png = base64.b64encode(self._preview_png()).decode()
+        src = "data:image/png;base64," + png
+        took = self.timings.get("total_s")
+        caption = [f"<b>{html.escape(self.prompt)}</b>"]
+        if self.revised_prompt and self.revised_prompt != self.prompt:
+            caption.append(f"<i>revised:</i> {html.escape(self.revised_prompt)}")
+        caption.append(
+            html.escape(
+                f"{self.size[0]}x{self.size[1]} {self.format}"
+                + (f" · {took:.1f} s" if took is not None else "")
+                + f" · {self.path}"
+            )
+        )
+        figure = (
+            f'<figure style="margin:0;max-width:{_PREVIEW_EDGE}px">'
+            f'<img src="{src}" alt="{html.escape(self.prompt)}" style="max-width:100%"/>'
+            f'<figcaption style="font-size:0.85em">{"<br/>".join(caption)}</figcaption></figure>'
+        )
+        return {"text/plain": repr(self), "image/png": png, "text/html": figure}

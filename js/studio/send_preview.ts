@@ -1,0 +1,102 @@
+// "What will be sent": the primary image with the editable area cut out (send_preview,
+// over a checkerboard), the coverage, the mask checks, and the mask tools (grow/shrink,
+// feather, keep outside) that change it.
+import { UrlCache, asUint8 } from "../shared/bytes";
+import { Cleanups, h, setChildren } from "../shared/dom";
+import { list, watch } from "./model";
+import type { MaskTools, Model } from "./types";
+import type { ViolationSlots } from "./violations";
+
+const DEFAULT_TOOLS: MaskTools = { grow: 0, feather: 0, keep_outside: false };
+
+export function sendPreview(model: Model, violations: ViolationSlots, cleanups: Cleanups): HTMLElement {
+  const urls = new UrlCache();
+  cleanups.add(() => urls.clear());
+
+  const image = h("img", { class: "afs-send-image", "data-testid": "send-preview", alt: "The primary image as it will be sent: the checkerboard shows the area the model may change" });
+  const none = h("p", { class: "afs-empty", "data-testid": "send-preview-empty" }, "No mask: the whole image may change.");
+  const coverage = h("p", { class: "afs-coverage", "data-testid": "coverage" });
+  const checks = h("ul", { class: "afs-checks", "data-testid": "mask-checks", "aria-label": "Mask checks" });
+
+  const grow = h("input", { type: "number", step: 1, min: -256, max: 256, "data-testid": "mask-grow", "aria-label": "Grow the mask by this many pixels (negative shrinks)" });
+  const growRange = h("input", { type: "range", step: 1, min: -64, max: 64, "data-testid": "mask-grow-range", "aria-label": "Grow or shrink the mask" });
+  const feather = h("input", { type: "number", step: 1, min: 0, max: 256, "data-testid": "mask-feather", "aria-label": "Feather the seam by this many pixels" });
+  const featherRange = h("input", { type: "range", step: 1, min: 0, max: 64, "data-testid": "mask-feather-range", "aria-label": "Feather the seam" });
+  const keepOutside = h("input", { type: "checkbox", "data-testid": "mask-keep-outside" });
+
+  const tools = h(
+    "div",
+    { class: "afs-mask-tools" },
+    h("label", { class: "afs-inline", title: "Positive grows the area to edit, negative shrinks it" }, h("span", {}, "Grow / shrink (px)"), growRange, grow),
+    h("label", { class: "afs-inline", title: "Soft seam width when the original is pasted back outside the mask" }, h("span", {}, "Feather (px)"), featherRange, feather),
+    h("label", { class: "afs-inline", title: "Paste the original back outside the mask, so only the masked area changes" }, keepOutside, h("span", {}, "Keep outside the mask")),
+  );
+
+  const panel = h(
+    "section",
+    { class: "afs-panel afs-send", "data-testid": "send-panel", "aria-label": "What will be sent" },
+    h("h3", {}, "What will be sent"),
+    h("div", { class: "afs-checker" }, image),
+    none,
+    coverage,
+    checks,
+    tools,
+    violations.slot("mask"),
+  );
+
+  watch(model, ["send_preview"], () => {
+    const url = urls.get("send", model.get("send_preview"));
+    if (url) image.src = url;
+    else image.removeAttribute("src");
+    image.hidden = !url;
+    none.hidden = !!url;
+  }, cleanups);
+
+  watch(model, ["coverage", "send_preview"], () => {
+    const value = Number(model.get("coverage") ?? 0);
+    coverage.textContent = asUint8(model.get("send_preview")) ? `The model may change ${value.toFixed(1)} % of the image.` : "";
+    coverage.hidden = coverage.textContent === "";
+  }, cleanups);
+
+  watch(model, ["mask_checks"], () => {
+    setChildren(
+      checks,
+      ...list(model, "mask_checks").map((check) =>
+        h(
+          "li",
+          { class: check.ok ? "afs-pass" : "afs-fail", "data-ok": String(!!check.ok), "data-testid": "mask-check" },
+          h("span", { class: "afs-mark", "aria-label": check.ok ? "passes" : "fails" }, check.ok ? "✓" : "✗"),
+          h("span", { class: "afs-check-label" }, check.label),
+          check.message ? h("span", { class: "afs-muted" }, ` ${check.message}`) : null,
+        ),
+      ),
+    );
+    checks.hidden = list(model, "mask_checks").length === 0;
+  }, cleanups);
+
+  const toolsOf = (): MaskTools => ({ ...DEFAULT_TOOLS, ...(model.get("mask_tools") ?? {}) });
+  watch(model, ["mask_tools"], () => {
+    const value = toolsOf();
+    for (const input of [grow, growRange]) if (document.activeElement !== input) input.value = String(value.grow);
+    for (const input of [feather, featherRange]) if (document.activeElement !== input) input.value = String(value.feather);
+    keepOutside.checked = !!value.keep_outside;
+  }, cleanups);
+
+  const setTools = (change: Partial<MaskTools>, save: boolean) => {
+    model.set("mask_tools", { ...toolsOf(), ...change });
+    if (save) model.save_changes();
+  };
+  const integer = (input: HTMLInputElement, min: number) => {
+    const value = Math.round(Number(input.value));
+    return Number.isFinite(value) ? Math.max(min, value) : 0;
+  };
+  // Sliders update the view while dragging and send once on release; number fields send on commit.
+  cleanups.listen(growRange, "input", () => setTools({ grow: integer(growRange, -256) }, false));
+  cleanups.listen(growRange, "change", () => setTools({ grow: integer(growRange, -256) }, true));
+  cleanups.listen(grow, "change", () => setTools({ grow: integer(grow, -256) }, true));
+  cleanups.listen(featherRange, "input", () => setTools({ feather: integer(featherRange, 0) }, false));
+  cleanups.listen(featherRange, "change", () => setTools({ feather: integer(featherRange, 0) }, true));
+  cleanups.listen(feather, "change", () => setTools({ feather: integer(feather, 0) }, true));
+  cleanups.listen(keepOutside, "change", () => setTools({ keep_outside: keepOutside.checked }, true));
+  return panel;
+}
