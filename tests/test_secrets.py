@@ -38,7 +38,7 @@ from anyfast_widget import (
 from anyfast_widget.simulator import Simulator
 
 from .conftest import encode, gradient
-from .test_studio import state_json
+from .studio.test_studio import state_json
 
 
 def test_the_key_is_in_no_repr_error_sidecar_or_log(anyfast_simulator, run_dir, caplog):

@@ -11,7 +11,7 @@ from PIL import Image
 from anyfast_widget import ValidationError
 from anyfast_widget.core._images import encode_source, load_image
 
-from .conftest import encode, gradient
+from ..conftest import encode, gradient
 
 
 def decoded(encoded):

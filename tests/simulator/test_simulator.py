@@ -21,7 +21,7 @@ from PIL import Image
 
 from anyfast_widget.simulator import FAULT_KINDS, Simulator
 
-from .conftest import gradient
+from ..conftest import gradient
 
 MODEL = "gpt-image-2-c"
 GEN = "/v1/images/generations"

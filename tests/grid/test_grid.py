@@ -22,7 +22,7 @@ from anyfast_widget import (
     replace,
 )
 
-from .conftest import gradient
+from ..conftest import gradient
 
 
 @pytest.fixture

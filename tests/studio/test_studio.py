@@ -18,7 +18,7 @@ from PIL import Image
 from anyfast_widget import ImageStudio, Mask, RetryPolicy, ValidationError
 from anyfast_widget.core._strokes import apply_ops
 
-from .conftest import encode, gradient
+from ..conftest import encode, gradient
 
 FAST_RETRY = RetryPolicy(max_retries=1, initial_backoff=0.01, max_backoff=0.02)
 

@@ -26,8 +26,8 @@ from anyfast_widget import (
 from anyfast_widget.grid import _grid
 from anyfast_widget.grid import _view as _grid_view
 
-from .conftest import gradient
-from .test_studio import state_json
+from ..conftest import gradient
+from ..studio.test_studio import state_json
 
 FAST_RETRY = RetryPolicy(max_retries=1, initial_backoff=0.01, max_backoff=0.02)
 

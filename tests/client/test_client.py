@@ -28,7 +28,7 @@ from anyfast_widget import (
     ValidationError,
 )
 
-from .conftest import encode, gradient
+from ..conftest import encode, gradient
 
 FAST_RETRY = RetryPolicy(max_retries=2, initial_backoff=0.01, max_backoff=0.05)
 API = "/v1/images"

@@ -185,7 +185,7 @@ def test_saving_still_works_when_the_day_folder_vanishes_under_a_reservation(run
 
     from anyfast_widget.core._request import prepare_generation
 
-    from .conftest import encode, gradient
+    from ..conftest import encode, gradient
 
     store = RunStore(run_dir)
     png = encode(gradient(32, 32), "PNG")

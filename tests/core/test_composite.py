@@ -8,7 +8,7 @@ import pytest
 from anyfast_widget import Client, Mask
 from anyfast_widget.core._composite import keep_outside, mask_change
 
-from .conftest import gradient
+from ..conftest import gradient
 
 
 @pytest.fixture

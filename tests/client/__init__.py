@@ -1,0 +1,1 @@
+"""Tests of anyfast_widget.client."""
