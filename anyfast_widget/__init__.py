@@ -30,6 +30,7 @@ from .core import (
     PreparedRequest,
     RateLimitError,
     ServerError,
+    StorageError,
     ValidationError,
     Violation,
     keep_outside,
@@ -86,4 +87,5 @@ __all__ = [
     "MalformedResponseError",
     "DownloadError",
     "ConfirmationRequired",
+    "StorageError",
 ]

@@ -10,7 +10,6 @@ generation and one masked edit in the terminal instead. Results land in
 from __future__ import annotations
 
 import contextlib
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -26,14 +25,15 @@ QUICKSTART = Path("notebooks") / "quickstart.ipynb"
 
 def studio() -> int:
     """JupyterLab on the quickstart notebook, with the environment set for the stand-in server."""
-    env = dict(os.environ)
     with contextlib.ExitStack() as stack:
-        if Settings.resolve().api_key is not None:
+        settings = Settings.resolve()
+        if settings.api_key is not None:
             print(f"Using the real Anyfast API ({ENV_API_KEY} is set); runs cost money.")
         else:
             sim = stack.enter_context(Simulator(latency=2.0))
-            env.update(Settings.resolve(sim.api_key, sim.base_url).environment())
+            settings = Settings.resolve(sim.api_key, sim.base_url)
             print(f"No {ENV_API_KEY}: the studio talks to the local stand-in server at {sim.base_url}.")
+        env = settings.environment()
         target = [str(QUICKSTART)] if QUICKSTART.is_file() else []
         try:
             return subprocess.call([sys.executable, "-m", "jupyterlab", *target, "--ServerApp.ip=127.0.0.1"], env=env)

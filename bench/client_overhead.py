@@ -44,7 +44,8 @@ def run() -> list[dict[str, object]]:
     rows = []
     # variation 0: every call gets the same cached picture, so the server's encoder is not measured
     with simulator_process("--variation", "0") as url, tempfile.TemporaryDirectory() as run_dir:
-        with Client(api_key=API_KEY, base_url=url, run_dir=run_dir) as ours, openai.OpenAI(api_key=API_KEY, base_url=url + "/v1") as sdk:
+        sdk_client = openai.OpenAI(api_key=API_KEY, base_url=url + "/v1")
+        with Client(api_key=API_KEY, base_url=url, run_dir=run_dir) as ours, sdk_client as sdk:
             for size, rounds in SIZES.items():
                 for _ in range(3):  # warm up: connections, the server's render cache
                     _ours(ours, size)

@@ -43,7 +43,8 @@ def _memory_per_cell(url: str, run_dir: str) -> float:
     gc.collect()
     tracemalloc.start()
     before = tracemalloc.take_snapshot()
-    grid = compare(rows=prompts(STYLES), cols=replace("fox", ANIMALS), concurrency=16, api_key=API_KEY, base_url=url, run_dir=run_dir, progress=False)
+    axes = {"rows": prompts(STYLES), "cols": replace("fox", ANIMALS)}
+    grid = compare(**axes, concurrency=16, api_key=API_KEY, base_url=url, run_dir=run_dir, progress=False)
     gc.collect()
     after = tracemalloc.take_snapshot()
     tracemalloc.stop()

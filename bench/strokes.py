@@ -20,7 +20,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from anyfast_widget.core._strokes import apply_op, apply_ops
+from anyfast_widget.core import apply_op, apply_ops
 
 STROKES, POINTS = 50, 200
 STEP = 0.01  # a walk's step, per axis, as a fraction of the image's longer side
@@ -73,7 +73,8 @@ def run() -> list[dict[str, object]]:
     extra = walk(np.random.default_rng(1), size, 40.0)
     # Painting the same stroke again changes nothing, so every round does the same work.
     ms = _median_ms(lambda: apply_op(region, extra), rounds=5 * ROUNDS)
-    rows.append(_row(f"1 more stroke ({POINTS} points, radius 40) onto 3840x2160 with apply_op (median of {5 * ROUNDS})", ms, LIMITS_MS["one"]))
+    label = f"1 more stroke ({POINTS} points, radius 40) onto 3840x2160 with apply_op (median of {5 * ROUNDS})"
+    rows.append(_row(label, ms, LIMITS_MS["one"]))
     for size in ((1024, 1024), (3840, 2160)):
         ops = strokes(size)
         ms = _median_ms(lambda ops=ops, size=size: apply_ops(ops, size))

@@ -135,7 +135,9 @@ def readme_refusals(params: dict) -> set[str]:
            if params[name] is not None and not is_one_of(params[name], choices)}  # fmt: skip
     compression = params["output_compression"]
     if compression is not None:
-        whole = type(compression) is int and 0 <= compression <= 100
+        # JSON Schema's integer: 50.0 is one (the spec's validators take it; the client sends 50), 50.5 is not
+        integral = type(compression) is int or (type(compression) is float and compression.is_integer())
+        whole = integral and 0 <= compression <= 100
         if not whole or params["output_format"] != "jpeg":  # jpeg only: with png it is paid for and does nothing
             bad.add("output_compression")
     return bad

@@ -371,7 +371,7 @@ STUDIO_KERNEL = textwrap.dedent(
     shown = studio.run()
     y, x = np.mgrid[0:1024, 0:1024]
     studio.sources = [Image.fromarray(np.stack([x % 256, y % 256, (x + y) % 256], -1).astype(np.uint8))]
-    studio.ops = [{"op": "stroke", "points": [300.0, 300.0, 700.0, 700.0], "radius": 80.0, "mode": "paint"}]
+    studio.mask_edits = [{"op": "stroke", "points": [300.0, 300.0, 700.0, 700.0], "radius": 80.0, "mode": "paint"}]
     studio.mask_tools = {"grow": 0, "feather": 4, "keep_outside": True}
     studio.variants = 2
     shown += studio.run()
@@ -423,7 +423,8 @@ def test_two_kernels_generating_and_editing_into_one_run_directory_lose_nothing(
 
 def test_two_kernels_rating_one_grid_keep_both_ratings(anyfast_simulator, run_dir):
     """Each kernel holds the grid's state; a rating must not write over the other kernel's."""
-    options = dict(api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir, run=False, progress=False)
+    sim = anyfast_simulator
+    options = dict(api_key=sim.api_key, base_url=sim.base_url, run_dir=run_dir, run=False, progress=False)
     first, second = (compare("a fox", cols={"quality": ["low", "high"]}, **options) for _ in range(2))
     assert first.id == second.id
     first.rate("r1", "r2", "a")

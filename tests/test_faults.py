@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,7 +96,12 @@ def request_params(case: Case) -> dict[str, Any]:
 
 
 def stored_files(run_dir: Path) -> list[Path]:
+    """Every file under images/, once the store's helper thread has removed the files it reserved for a call that failed
+    (a fast failure can come back before the helper has even made them; they go as soon as it has)."""
     images = run_dir / "images"
+    deadline = time.monotonic() + 2.0
+    while images.exists() and any(p.name.startswith(".reserved-") for p in images.rglob("*")) and time.monotonic() < deadline:
+        time.sleep(0.01)
     return sorted(p for p in images.rglob("*") if p.is_file()) if images.exists() else []
 
 
@@ -172,7 +178,8 @@ def test_an_image_in_the_other_format_is_kept_and_flagged(anyfast_simulator, run
 
 @pytest.fixture
 def studio(anyfast_simulator, run_dir):
-    s = ImageStudio(api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir, retry=RETRY, timeout=TIMEOUT)
+    sim = anyfast_simulator
+    s = ImageStudio(api_key=sim.api_key, base_url=sim.base_url, run_dir=run_dir, retry=RETRY, timeout=TIMEOUT)
     yield s
     s.close()
 
@@ -206,7 +213,8 @@ def test_the_studio_shows_a_fault_and_stays_usable(case, studio, anyfast_simulat
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_a_grid_keeps_going_past_a_failing_cell_and_retries_it(case, anyfast_simulator, run_dir):
-    options = dict(api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir, retry=RETRY, timeout=TIMEOUT)
+    sim = anyfast_simulator
+    options = dict(api_key=sim.api_key, base_url=sim.base_url, run_dir=run_dir, retry=RETRY, timeout=TIMEOUT)
 
     async def scenario():
         async with AsyncClient(**options) as client:

@@ -645,7 +645,9 @@ def test_certificates_are_checked_for_the_api_and_for_downloads(hostile, secure,
 
 
 def test_an_authority_named_by_ssl_cert_file_is_trusted(authority, secure, run_dir, tmp_path):
-    """The shared context is made as httpx makes one: SSL_CERT_FILE names whom to trust. (A fresh process: the context is made once.)"""
+    """The shared context is made as httpx makes one: SSL_CERT_FILE names whom to trust.
+
+    (A fresh process: the context is made once.)"""
     @secure.route(GEN)
     def image_or_link(reply, seen):
         (url_answer(f"{secure.url}/files/r.png") if b'"url"' in seen.body else b64_answer())(reply, seen)

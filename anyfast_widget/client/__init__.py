@@ -5,7 +5,7 @@ widgets and the demo resolve the key, the base URL and the run directory, and
 ``ClientPerLoop`` gives them an ``AsyncClient`` for whichever event loop runs them.
 """
 
-from ._async import AsyncClient
+from ._clients import AsyncClient, Client
 from ._config import (
     DEFAULT_BASE_URL,
     DEFAULT_MAX_DOWNLOAD_BYTES,
@@ -22,7 +22,6 @@ from ._config import (
 )
 from ._per_loop import ClientPerLoop
 from ._retry import RetryPolicy
-from ._sync import Client
 
 __all__ = [
     "AsyncClient",

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from .._version import __version__
-from ..core import AnyfastError, APITimeoutError, DownloadError, MalformedResponseError, PreparedRequest
+from ..core import AnyfastError, APITimeoutError, DownloadError, MalformedResponseError, PreparedRequest, StorageError
 from ..store import ImageResult, Reservation, RunStore
 from ._body import ACCEPT_ENCODING, Body, ImageBody
 from ._config import DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_RESPONSE_BYTES, Secret, Settings
@@ -58,7 +58,8 @@ class BaseClient:
 
     def _pool_options(self, on_response: Callable[[httpx.Response], Any]) -> dict[str, Any]:
         """What both httpx pools (API and downloads) are made with; ``on_response`` stops redirects (see _links)."""
-        return {"verify": tls_context(), "timeout": self.timeout, "limits": self._limits, "event_hooks": {"response": [on_response]}}
+        hooks = {"response": [on_response]}
+        return {"verify": tls_context(), "timeout": self.timeout, "limits": self._limits, "event_hooks": hooks}
 
     def _headers(self) -> dict[str, str]:
         return {
@@ -161,20 +162,33 @@ class BaseClient:
     ) -> ImageResult:
         fmt, size = check_image_bytes(data, prepared.output_format, request_id)
         if fmt != prepared.output_format:
-            logger.warning(
-                "asked for %s but the API sent %s (request %s); kept as it came", prepared.output_format.upper(), fmt.upper(), request_id
+            asked, got = prepared.output_format.upper(), fmt.upper()
+            logger.warning("asked for %s but the API sent %s (request %s); kept as it came", asked, got, request_id)
+        try:
+            result = self.store.save(
+                prepared,
+                data,
+                size=size,
+                revised_prompt=parsed.revised_prompt,
+                request_id=request_id,
+                timings=timings,
+                extras=parsed.extras,
+                attempts=attempts,
+                fmt=fmt,
+                reservation=reservation,
             )
-        result = self.store.save(
-            prepared,
-            data,
-            size=size,
-            revised_prompt=parsed.revised_prompt,
-            request_id=request_id,
-            timings=timings,
-            extras=parsed.extras,
-            attempts=attempts,
-            fmt=fmt,
-            reservation=reservation,
-        )
+        except StorageError as error:  # the result was paid for: the error holds it (error.result, error.data)
+            error.request_id = error.request_id or request_id
+            logger.warning("could not save the result of request %s: %s", request_id, error.message)
+            raise
+        except OSError as error:  # a store that let a bare disk error through: still say where the bytes are
+            raise StorageError(
+                f"Could not save the result into {self.store.root}: {error}. The image ({len(data):,} bytes) is not lost: "
+                "it is in this error's .data.",
+                path=self.store.root,
+                data=data,
+                request_id=request_id,
+                hint="error.save_to('/another/folder') writes it there; then check the run directory's disk.",
+            ) from error
         logger.debug("saved %s (%s)", result.path, request_id)
         return result

@@ -137,8 +137,8 @@ class Settings:
         return self.run_dir if isinstance(self.run_dir, RunStore) else RunStore(self.run_dir)
 
     def environment(self) -> dict[str, str]:
-        """The variables that make another process (a kernel, a script) send where these settings do, with this key."""
-        env = {ENV_BASE_URL: self.base_url}
+        """The environment for another process (a kernel, a script): this one's, with these settings' base URL and key."""
+        env = {**os.environ, ENV_BASE_URL: self.base_url}
         if self.api_key is not None:
             env[ENV_API_KEY] = self.api_key.reveal()
         return env

@@ -65,7 +65,8 @@ def redirect_target(redirect: Redirect, hops: int) -> str:
     except (httpx.InvalidURL, ValueError):
         target = redirect.location
     if problem := link_problem(target):
-        raise DownloadError(f"The download host redirected to a link that {problem}; it was not followed.", status=redirect.status)
+        message = f"The download host redirected to a link that {problem}; it was not followed."
+        raise DownloadError(message, status=redirect.status)
     return target
 
 

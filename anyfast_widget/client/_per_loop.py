@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from ._async import AsyncClient
+from ._clients import AsyncClient
 from ._config import Settings
 
 

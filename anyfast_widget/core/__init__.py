@@ -21,6 +21,7 @@ from ._errors import (
     PermissionDeniedError,
     RateLimitError,
     ServerError,
+    StorageError,
     ValidationError,
     error_card,
 )
@@ -35,6 +36,7 @@ from ._images import (
     whole_image_size,
 )
 from ._mask import Mask, MaskInput
+from ._mask_edits import apply_op, apply_ops
 from ._previews import CANVAS_EDGE, GALLERY_EDGE, THUMB_EDGE, cutout_png, encode_preview, region_at, region_png
 from ._request import DEFAULT_RESPONSE_FORMAT, Endpoint, PreparedRequest, Size, prepare_edit, prepare_generation
 from ._rules import (
@@ -45,6 +47,7 @@ from ._rules import (
     GENERATION_FIELDS,
     GENERATIONS_PATH,
     MAX_SOURCES,
+    MEDIA_TYPES,
     MODEL,
     MODERATIONS,
     OUTPUT_FORMATS,
@@ -53,18 +56,20 @@ from ._rules import (
     RESPONSE_FORMATS,
     UploadInfo,
     Violation,
+    bearer_key,
     check_mask,
     check_params,
     check_source_count,
     check_sources,
     format_size,
     is_valid_size,
+    media_type,
     nearest_sizes,
     parse_size,
     quote,
+    read_form_fields,
     wire_fields,
 )
-from ._strokes import apply_op, apply_ops
 
 __all__ = [
     "AnyfastError",
@@ -76,6 +81,7 @@ __all__ = [
     "apply_ops",
     "AuthenticationError",
     "BadRequestError",
+    "bearer_key",
     "CANVAS_EDGE",
     "check_mask",
     "check_params",
@@ -113,6 +119,8 @@ __all__ = [
     "MaskInput",
     "MAX_SOURCE_PIXELS",
     "MAX_SOURCES",
+    "media_type",
+    "MEDIA_TYPES",
     "MODEL",
     "ModerationBlockedError",
     "MODERATIONS",
@@ -126,12 +134,14 @@ __all__ = [
     "QUALITIES",
     "quote",
     "RateLimitError",
+    "read_form_fields",
     "region_at",
     "region_png",
     "REQUEST_PARAMS",
     "RESPONSE_FORMATS",
     "ServerError",
     "Size",
+    "StorageError",
     "THUMB_EDGE",
     "UploadInfo",
     "ValidationError",

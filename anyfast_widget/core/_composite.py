@@ -4,7 +4,8 @@ putting the original back outside the mask.
 The real model treats the mask as guidance, not a stencil, so pixels outside it
 can change. :func:`keep_outside` pastes the original back there with a feathered
 seam; :func:`mask_change` measures the change on each side, for one result or a
-whole research grid.
+whole research grid. Both take the mask in every form ``mask=`` takes (through
+:meth:`Mask.coerce`), at the original's size, and change none of their inputs.
 """
 
 from __future__ import annotations
@@ -14,23 +15,48 @@ from dataclasses import dataclass
 import numpy as np
 from PIL import Image
 
+from ._errors import ValidationError
 from ._images import ImageInput, load_image
-from ._mask import Mask
+from ._mask import Mask, MaskInput
+from ._rules import Violation, format_size
 
 
-def _aligned(original: ImageInput, edited: ImageInput, mask: Mask) -> tuple[np.ndarray, np.ndarray, Mask]:
-    """Both images as float RGB arrays at the edited image's size, and the mask at that size too."""
-    after = load_image(edited, "edited").convert("RGB")
+def _aligned(original: ImageInput, edited: ImageInput, mask: MaskInput) -> tuple[np.ndarray, np.ndarray, Mask]:
+    """Both images as float RGB arrays at the edited image's size, and the mask at that size too.
+
+    The mask belongs to the original (as the API has it: the same size as the first
+    source); one at the edited image's size is taken too. Any other size is refused.
+    """
+    region = Mask.coerce(mask)
     before = load_image(original, "original").convert("RGB")
+    after = load_image(edited, "edited").convert("RGB")
+    if region.size not in (before.size, after.size):
+        sizes = f"the original is {format_size(*before.size)}"
+        if after.size != before.size:
+            sizes += f" and the edited image {format_size(*after.size)}"
+        raise ValidationError(
+            [
+                Violation(
+                    "mask",
+                    "same_size",
+                    f"the mask is {format_size(*region.size)} but {sizes}.",
+                    f"pass the mask the edit was sent with, or make it {format_size(*before.size)} (Mask.resize() does this).",
+                )
+            ]
+        )
     if before.size != after.size:  # the API may answer at another size than the source's
         before = before.resize(after.size, Image.Resampling.LANCZOS)
-    if mask.size != after.size:
-        mask = mask.resize(after.size)
-    return np.asarray(before, dtype=np.float32), np.asarray(after, dtype=np.float32), mask
+    if region.size != after.size:
+        region = region.resize(after.size)
+    return np.asarray(before, dtype=np.float32), np.asarray(after, dtype=np.float32), region
 
 
-def keep_outside(original: ImageInput, edited: ImageInput, mask: Mask, feather: float = 4.0) -> Image.Image:
+def keep_outside(original: ImageInput, edited: ImageInput, mask: MaskInput, feather: float = 4.0) -> Image.Image:
     """``edited`` inside the mask and ``original`` outside it, blended over about ``feather`` pixels at the seam.
+
+    ``mask`` is anything ``mask=`` takes (a Mask, an HxW bool array, an RGBA array or
+    image with alpha 0 = edit, a PNG's path or bytes) at the original's size; another
+    size is a ValidationError naming both.
 
     The seam is feathered outwards, so every pixel of the mask keeps the edit, and
     pixels more than three times ``feather`` away from the mask are the original's exactly.
@@ -60,8 +86,11 @@ class MaskChange:
         )
 
 
-def mask_change(original: ImageInput, edited: ImageInput, mask: Mask, threshold: float = 8 / 255) -> MaskChange:
-    """Compare ``edited`` with ``original`` on each side of ``mask`` (a side with no pixels counts as 0)."""
+def mask_change(original: ImageInput, edited: ImageInput, mask: MaskInput, threshold: float = 8 / 255) -> MaskChange:
+    """Compare ``edited`` with ``original`` on each side of ``mask`` (a side with no pixels counts as 0).
+
+    ``mask`` is anything ``mask=`` takes, at the original's size, as for :func:`keep_outside`.
+    """
     before, after, mask = _aligned(original, edited, mask)
     difference = np.abs(after - before).max(axis=-1) / 255.0
     inside, outside = difference[mask.region], difference[~mask.region]

@@ -8,7 +8,10 @@ the API key.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
 
 from ._rules import Violation
 
@@ -20,15 +23,8 @@ class AnyfastError(Exception):
     default_hint: str = ""
 
     def __init__(
-        self,
-        message: str,
-        *,
-        status: int | None = None,
-        code: str | None = None,
-        server_message: str | None = None,
-        request_id: str | None = None,
-        hint: str | None = None,
-        retry_after: float | None = None,
+        self, message: str, *, status: int | None = None, code: str | None = None, server_message: str | None = None,
+        request_id: str | None = None, hint: str | None = None, retry_after: float | None = None,
     ) -> None:
         self.message = message
         self.retry_after = retry_after  # seconds the server asked us to wait, if it said
@@ -166,6 +162,54 @@ class DownloadError(AnyfastError):
 
 
 
+class StorageError(AnyfastError):
+    """The run directory could not be read or written: read-only, full, unreadable, or damaged.
+
+    ``path`` is the file or folder concerned and ``reason`` says what happened
+    (``"read_only"``, ``"disk_full"``, ``"no_permission"``, ``"unreadable"``,
+    ``"missing"``, ``"damaged"``, ``"not_a_folder"``, ``"io_error"`` or ``"failed"``);
+    the message names the cause and ``hint`` the fix. When a result could not be
+    saved, nothing paid for is lost: ``result`` is that result with its bytes still in
+    memory and ``data`` the image's bytes; :meth:`save_to` writes them somewhere else.
+    """
+
+    default_hint = "Check the run directory (run_dir=...): that it exists, can be written, and has free space."
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | os.PathLike[str] | None = None,
+        reason: str = "failed",
+        result: Any = None,
+        data: bytes | None = None,
+        hint: str | None = None,
+        request_id: str | None = None,
+    ) -> None:
+        self.path = Path(path) if path is not None else None
+        self.reason = reason
+        self.result = result  # an ImageResult (from the store layer) holding the unsaved bytes, or None
+        self.data = data
+        super().__init__(message, hint=hint, request_id=request_id)
+
+    def save_to(self, path: str | os.PathLike[str]) -> Path:
+        """Write the result that could not be saved to ``path`` (a folder, or a file name) and return where it went.
+
+        A ``path`` that is an existing folder, or has no suffix, is a folder (made if
+        missing). With a result, its metadata goes beside it as JSON (``ImageResult.save_to``).
+        """
+        if self.result is not None:
+            return Path(self.result.save_to(path))
+        if self.data is None:
+            raise ValueError("This error holds no unsaved image.")
+        target = Path(path).expanduser()
+        if target.is_dir() or not target.suffix:
+            target.mkdir(parents=True, exist_ok=True)
+            target = target / (self.path.name if self.path is not None and self.path.suffix else "unsaved-image")
+        target.write_bytes(self.data)
+        return target
+
+
 class ConfirmationRequired(AnyfastError):
     """A grid would send more requests than it may without ``confirm=True``; nothing was sent."""
 
@@ -178,6 +222,7 @@ _CARD_TITLES = {
     "RateLimitError": "Rate limited",
     "AuthenticationError": "The API key was refused",
     "ConfirmationRequired": "Confirmation needed",
+    "StorageError": "The run directory has a problem",
 }
 
 

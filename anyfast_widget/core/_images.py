@@ -3,7 +3,8 @@
 Paths, bytes, file objects, PIL images and numpy arrays all come in; a PNG or
 JPEG file goes out. PNG and JPEG files that need nothing are sent byte for byte
 as they are; anything else (WebP, GIF, BMP, TIFF, 16-bit, CMYK, palette,
-EXIF-rotated, ...) is converted so that it looks the same to a person.
+EXIF-rotated, ...) is converted so that it looks the same to a person. No path or
+file object is read past the API's 50 MB (:func:`read_bytes`), and no input is changed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ import contextlib
 import hashlib
 import io
 import os
+import stat
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -22,7 +24,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from ._errors import ValidationError
-from ._rules import UploadInfo, Violation, quote
+from ._rules import MAX_FILE_BYTES, UploadInfo, Violation, file_size_violation, quote
 
 ImageInput = Union[str, os.PathLike, bytes, bytearray, memoryview, IO[bytes], Image.Image, np.ndarray]
 """Anything that names or holds one image."""
@@ -64,36 +66,75 @@ def _invalid(field: str, rule: str, message: str, fix: str) -> ValidationError:
 
 
 def read_bytes(value: ImageInput, field: str) -> bytes:
-    """The raw bytes behind a path, bytes-like or file object."""
+    """The raw bytes behind a path, bytes-like or file object, refused once they reach the API's 50 MB.
+
+    Never reads more than that: a path's size is known before reading, and a file
+    object (even one that never ends, such as ``/dev/zero``) is read only up to it.
+    """
     if isinstance(value, (bytes, bytearray, memoryview)):
+        _refuse_if_too_big(field, memoryview(value).nbytes)
         return bytes(value)
     if isinstance(value, (str, os.PathLike)):
-        try:
-            path = Path(value).expanduser()
-            if path.is_file():
-                return path.read_bytes()
-        except (OSError, RuntimeError) as exc:  # a name too long, no permission, a ~user that does not exist, ...
-            reason = getattr(exc, "strerror", None) or exc  # strerror leaves out the (maybe huge) path
-            raise _invalid(
-                field, "file", f"{quote(str(value))} could not be read ({reason}).", "check the path and that you may read it."
-            ) from None
-        raise _invalid(field, "file", f"no file at {quote(str(path))}.", "check the path.")
+        return _read_path(value, field)
     if hasattr(value, "read"):
-        try:
-            data = value.read()
-        except (OSError, ValueError) as exc:  # closed, opened for writing, ...
-            raise _invalid(
-                field, "file", f"the file object could not be read ({exc}).", "pass a file opened with 'rb', or its path."
-            ) from None
-        if not isinstance(data, (bytes, bytearray)):
-            raise _invalid(field, "type", "the file object returned text, not bytes.", "open the file with 'rb'.")
-        return bytes(data)
+        return _read_stream(value, field)
     raise _invalid(
         field,
         "type",
         f"a {type(value).__name__} is not an image.",
         "pass a file path, bytes, a binary file object, a PIL image or a numpy array.",
     )
+
+
+def _refuse_if_too_big(field: str, nbytes: int, *, at_least: bool = False) -> None:
+    if violation := file_size_violation(field, nbytes, at_least=at_least):
+        raise ValidationError([violation])
+
+
+def _read_path(value: str | os.PathLike, field: str) -> bytes:
+    try:
+        path = Path(value).expanduser()
+        if not path.exists():
+            raise _invalid(field, "file", f"no file at {quote(str(path))}.", "check the path.")
+        if not path.is_file():  # a folder, a device such as /dev/zero, a pipe: nothing to upload
+            raise _invalid(field, "file", f"{quote(str(path))} is not a regular file.", "pass the path of an image file.")
+        _refuse_if_too_big(field, path.stat().st_size)  # before reading a byte
+        with path.open("rb") as file:
+            return _read_stream(file, field)  # the file may still grow, or lie about its size (/proc)
+    except (OSError, RuntimeError) as exc:  # a name too long, no permission, a ~user that does not exist, ...
+        reason = getattr(exc, "strerror", None) or exc  # strerror leaves out the (maybe huge) path
+        raise _invalid(
+            field, "file", f"{quote(str(value))} could not be read ({reason}).", "check the path and that you may read it."
+        ) from None
+
+
+def _read_stream(stream: IO[bytes], field: str) -> bytes:
+    """Up to the size limit from a binary file object, in as few reads as it allows."""
+    try:  # a file on disk says how much is left: a huge one is refused before a byte is read
+        status = os.fstat(stream.fileno())
+        left = status.st_size - stream.tell() if stat.S_ISREG(status.st_mode) else 0
+    except (OSError, ValueError, TypeError, AttributeError):  # no file behind it (BytesIO, a socket's stream, ...)
+        left = 0
+    _refuse_if_too_big(field, left)
+    chunks: list[bytes] = []
+    total = 0
+    while total < MAX_FILE_BYTES:
+        try:
+            chunk = stream.read(MAX_FILE_BYTES - total)
+        except (OSError, ValueError, TypeError) as exc:  # closed, opened for writing, a read() that takes no size, ...
+            raise _invalid(
+                field, "file", f"the file object could not be read ({exc}).", "pass a file opened with 'rb', or its path."
+            ) from None
+        if not isinstance(chunk, (bytes, bytearray, memoryview)):
+            if chunk is None:  # a non-blocking stream with nothing to give yet
+                raise _invalid(field, "file", "the file object had no data ready.", "pass a blocking file, or its bytes.")
+            raise _invalid(field, "type", "the file object returned text, not bytes.", "open the file with 'rb'.")
+        if not chunk:
+            break
+        chunks.append(bytes(chunk))
+        total += len(chunks[-1])
+    _refuse_if_too_big(field, total, at_least=True)
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 @contextlib.contextmanager
@@ -227,8 +268,11 @@ def load_image(value: ImageInput, field: str = "image") -> Image.Image:
         image = _open(read_bytes(value, field), field)
     with _pillow_errors(field):  # a PIL image may still be lazy (never loaded, truncated, closed)
         image.load()
-        if getattr(image, "n_frames", 1) > 1:
-            image.seek(0)
+        if getattr(image, "n_frames", 1) > 1 and (frame := image.tell()) != 0:
+            image.seek(0)  # the first frame, as a copy: a caller's animation is left at the frame it was at
+            first = image.copy()
+            image.seek(frame)
+            image = first
         image = ImageOps.exif_transpose(image) or image
     return _to_8bit(image)
 

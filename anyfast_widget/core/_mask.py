@@ -9,8 +9,10 @@ each has an explicit constructor, and nothing is guessed.
 from __future__ import annotations
 
 import io
+import math
 import numbers
-from typing import Union
+import os
+from typing import IO, Union
 
 import numpy as np
 from PIL import Image, ImageFilter
@@ -19,8 +21,8 @@ from ._errors import ValidationError
 from ._images import MAX_SOURCE_PIXELS, ImageInput, load_image
 from ._rules import Violation, quote
 
-MaskInput = Union["Mask", np.ndarray, Image.Image, str, bytes]
-"""What ``mask=`` accepts: a Mask, a boolean region, an API-style RGBA array or image, a path, PNG bytes."""
+MaskInput = Union["Mask", np.ndarray, Image.Image, str, os.PathLike, bytes, bytearray, memoryview, IO[bytes]]
+"""What ``mask=`` accepts: a Mask, a boolean region, an API-style RGBA array or image, a path, PNG bytes, a file object."""
 
 
 def _invalid(rule: str, message: str, fix: str) -> ValidationError:
@@ -91,16 +93,18 @@ class Mask:
         return cls(_luminance(gray) < threshold)
 
     @classmethod
-    def from_png(cls, data: bytes | str) -> Mask:
-        """From a mask file in the API's convention (a path or PNG bytes)."""
+    def from_png(cls, data: bytes | str | os.PathLike | IO[bytes]) -> Mask:
+        """From a mask file in the API's convention (a path, PNG bytes or a binary file object)."""
         return cls.from_rgba(load_image(data, "mask"))
 
     @classmethod
     def coerce(cls, value: MaskInput) -> Mask:
         """Whatever ``mask=`` was given, as a Mask; ambiguous inputs are refused, not guessed.
 
-        A bool array is a region; an HxWx4 uint8 array, an RGBA image, a path or
-        bytes are read in the API's convention. A grayscale image is ambiguous.
+        A bool array is a region; an HxWx4 uint8 array, an RGBA image, a path, bytes
+        or a binary file object are read in the API's convention (a file is read no
+        further than the API's 50 MB). A grayscale image is ambiguous. Every function
+        that takes a mask takes it through here, and none changes what it was given.
         """
         if isinstance(value, Mask):
             return value
@@ -115,7 +119,7 @@ class Mask:
                 "pass an HxW bool array (True = edit), an HxWx4 uint8 RGBA array (alpha 0 = edit), "
                 "or use Mask.from_white_is_edit() / Mask.from_black_is_edit().",
             )
-        if isinstance(value, (Image.Image, str, bytes, bytearray)) or hasattr(value, "__fspath__"):
+        if isinstance(value, (Image.Image, str, bytes, bytearray, memoryview, os.PathLike)) or hasattr(value, "read"):
             image = value if isinstance(value, Image.Image) else load_image(value, "mask")  # type: ignore[arg-type]
             if _alpha(image) is None:
                 raise _invalid(
@@ -216,21 +220,30 @@ class Mask:
 def _dilate(region: np.ndarray, radius: int, outside: bool = False) -> np.ndarray:
     """Pixels within ``radius`` (Euclidean, centre to centre) of a True pixel.
 
-    A disc is a stack of horizontal runs, so this is one running-sum pass per run
-    width and one shifted OR per row of the disc: fast for the few pixels it is for.
+    A disc is a stack of horizontal runs: row ``dy`` of it is the run of half-width
+    ``isqrt(r² - dy²)``. The runs are grown one column at a time (a run of half-width
+    h+1 is the one of h shifted a column either way) and each is OR-ed into the rows
+    that need it. All of it works on rows packed eight pixels to a byte, so time and
+    memory are proportional to the mask (times the radius for time), with small constants.
     """
     height, width = region.shape
     padded = np.pad(region, radius, constant_values=outside)
-    counts = np.concatenate([np.zeros((padded.shape[0], 1), np.int32), np.cumsum(padded, axis=1, dtype=np.int32)], 1)
-    out = np.zeros((height, width), dtype=bool)
-    runs: dict[int, np.ndarray] = {}
+    run = np.packbits(padded, axis=1)  # half-width 0; bit 7 of byte 0 is column 0
+    out = np.zeros((height, run.shape[1]), np.uint8)
+    rows_of: dict[int, list[int]] = {}
     for dy in range(-radius, radius + 1):
-        half = int(np.floor(np.sqrt(radius * radius - dy * dy)))
-        if half not in runs:  # True where any pixel within `half` columns is True
-            runs[half] = (counts[:, 2 * half + 1 :] - counts[:, : -2 * half - 1 or None])[:, radius - half : radius - half + width] > 0
-        rows = runs[half][radius + dy : radius + dy + height]
-        out |= rows
-    return out
+        rows_of.setdefault(math.isqrt(radius * radius - dy * dy), []).append(dy)
+    for half in range(radius + 1):
+        if half:
+            grown = run.copy()
+            grown[:, :-1] |= run[:, 1:] >> 7  # column x takes column x + 1 (across the byte boundary) ...
+            grown |= run << 1  # ... and within the byte
+            grown[:, 1:] |= run[:, :-1] << 7  # column x takes column x - 1
+            grown |= run >> 1
+            run = grown
+        for dy in rows_of.get(half, ()):
+            out |= run[radius + dy : radius + dy + height]
+    return np.unpackbits(out, axis=1, count=padded.shape[1])[:, radius : radius + width].astype(bool)
 
 
 def _dimensions(size: object) -> tuple[int, int]:

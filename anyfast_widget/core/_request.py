@@ -26,6 +26,7 @@ from ._rules import (
     check_source_count,
     check_sources,
     format_size,
+    integer_value,
     parse_size,
 )
 
@@ -70,7 +71,8 @@ class PreparedRequest:
     @property
     def effective_params(self) -> dict[str, Any]:
         """The parameters with the API's defaults filled in for those not sent."""
-        defaults = {k: v for k, v in _API_DEFAULTS.items() if self.endpoint == "generations" or k not in ("quality", "moderation")}
+        generation_only = () if self.endpoint == "generations" else ("quality", "moderation")
+        defaults = {k: v for k, v in _API_DEFAULTS.items() if k not in generation_only}
         return {**defaults, **self.params}
 
     @property
@@ -113,8 +115,9 @@ def _common_params(
         params["size"] = format_size(*parsed) if parsed else size
     if output_format is not None:
         params["output_format"] = output_format
-    if output_compression is not None:
-        params["output_compression"] = output_compression
+    if output_compression is not None:  # 80.0 is JSON Schema's integer 80: sent as 80, one request, one hash
+        number = integer_value(output_compression)
+        params["output_compression"] = output_compression if number is None else number
     if response_format is not None:
         params["response_format"] = response_format
     return params

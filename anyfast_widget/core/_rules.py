@@ -10,19 +10,24 @@ Some rules are the API's own (the simulator enforces them); others are a careful
 client's prudence, catching requests the API would accept but that would waste
 money (``api_rule=False``).
 
-A user's settings and a request on the wire are checked alike, with three
+A user's settings and a request on the wire are checked alike, with these
 differences that only the wire has (``check_params(..., wire=True)``, used by the
 simulator on what arrives and by the client on what it is about to send):
 ``model`` is required (settings never hold it; the client adds it), a size must
 be the string ``WxH`` exactly (in Python a tuple or ``"1536 x 1024"`` is fine: the
-client formats it), and a JSON ``null`` is read as OpenAI's API reads it: for an
-optional field it is the same as leaving the field out, and for ``model`` or
-``prompt`` it is a missing value. A field the endpoint does not accept is refused
-whatever its value, ``null`` included (see :func:`wire_fields`).
+client formats it), and a JSON ``null`` is what the provider's spec makes it: no
+field of either endpoint may be null, so a ``null`` is a value of the wrong type,
+refused as any other (for ``model`` or ``prompt`` it is a missing value). A field
+the endpoint does not accept is refused whatever its value (see :func:`wire_fields`).
+
+Numbers follow JSON Schema, as the spec's validators do: ``80.0`` is an integer,
+``80.5`` is not (form text is read by :func:`read_form_fields`). The envelope's
+rules are here too: each endpoint's media type, the ``Bearer`` header.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 import re
@@ -64,6 +69,10 @@ GENERATION_FIELDS = (
 REQUEST_PARAMS = tuple(f for f in GENERATION_FIELDS if f not in ("model", "prompt"))
 EDIT_FIELDS = ("model", "prompt", "size", "output_format", "output_compression", "response_format")
 EDIT_FILE_FIELDS = ("image", "image[]", "mask")
+#: Fields the spec declares integer; every other non-file field is a string.
+INTEGER_FIELDS = ("output_compression",)
+#: The media type of each endpoint's body (parameters such as ``charset`` or ``boundary`` aside).
+MEDIA_TYPES = {"generations": "application/json", "edits": "multipart/form-data"}
 
 _ENUMS: dict[str, tuple[str, ...]] = {
     "quality": QUALITIES,
@@ -204,7 +213,7 @@ def _wire_size_violation(size: object, field: str) -> Violation:
     parsed = parse_size(size)
     example = format_size(*parsed) if parsed else DEFAULT_SIZE
     if not isinstance(size, str):
-        message = f"{quote(size)} is not a string; sizes are written WIDTHxHEIGHT."
+        message = f"{_shown(size, True)} is not a string; sizes are written WIDTHxHEIGHT."
     elif parsed:
         message = f"{quote(size)} is not written exactly WIDTHxHEIGHT (digits, a lower-case x, digits, nothing else)."
     else:
@@ -216,35 +225,80 @@ def _wire_size_violation(size: object, field: str) -> Violation:
 
 
 def wire_fields(endpoint: str, params: Mapping[str, object]) -> dict[str, object]:
-    """The fields of a request that arrived as JSON, as the API reads them: a ``null`` is not there.
-
-    That holds for the endpoint's own fields (for ``model`` and ``prompt`` it makes
-    them missing); a field the endpoint does not accept stays, ``null`` or not, so
-    that it is refused. Use this to read the values of a request that
-    ``check_params(..., wire=True)`` passed: ``fields.get("quality", "medium")``.
-    """
-    allowed = GENERATION_FIELDS if endpoint == "generations" else EDIT_FIELDS
-    return {name: value for name, value in params.items() if value is not None or name not in allowed}
+    """The fields of a request that ``check_params(..., wire=True)`` passed, as the API reads them: the spec's
+    integer fields as ``int`` (``80.0`` is JSON Schema's integer 80), the rest as they arrived."""
+    numbers = {name: integer_value(params[name]) for name in INTEGER_FIELDS if name in params}
+    return {**params, **{name: n for name, n in numbers.items() if n is not None}}
 
 
-def _enum_violation(field: str, value: object) -> Violation | None:
+def integer_value(value: object) -> int | None:
+    """``value`` as an ``int`` if JSON Schema calls it an integer (``80``, ``80.0``; not ``True``, ``80.5``), else None."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    return int(value) if isinstance(value, float) and value.is_integer() else None  # is_integer: False for inf, nan
+
+
+_FORM_NUMBER_RE = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def read_form_fields(fields: Mapping[str, str]) -> dict[str, object]:
+    """A multipart body's text fields, the spec's integer fields read as numbers: form values are text, so
+    ``"50"`` and ``"50.0"`` are 50 and ``"50.5"`` is 50.5 (which the rules refuse); other text stays text."""
+    out: dict[str, object] = dict(fields)
+    for name in INTEGER_FIELDS:
+        text = fields.get(name, "").strip()
+        if len(text) <= 40 and _FORM_NUMBER_RE.fullmatch(text):  # 40 characters: no int() of thousands of digits
+            number = float(text)
+            out[name] = number if integer_value(number) is None else integer_value(number)
+    return out
+
+
+def media_type(content_type: str | None) -> str:
+    """A ``Content-Type``'s media type in lower case, parameters dropped: ``"application/json; charset=utf-8"`` ->
+    ``"application/json"``, ``"application/jsonx"`` -> itself (compare with :data:`MEDIA_TYPES`), none -> ``""``."""
+    return (content_type or "").split(";", 1)[0].strip(" \t").lower()
+
+
+# RFC 6750 section 2.1: "Bearer" 1*SP b64token; the scheme is case-insensitive (RFC 7235 section 2.1).
+_BEARER_RE = re.compile(r"bearer +([A-Za-z0-9\-._~+/]+=*)", re.IGNORECASE | re.ASCII)
+
+
+def bearer_key(authorization: str | None) -> str | None:
+    """The key of an ``Authorization`` header of Bearer credentials (the scheme in any case, one or more spaces
+    after it, white space around the value ignored), or None for a missing header or any other scheme."""
+    match = _BEARER_RE.fullmatch((authorization or "").strip(" \t"))
+    return match[1] if match else None
+
+
+def _shown(value: object, wire: bool) -> str:
+    """A value for a message: ``null`` on the wire (where None came from JSON), ``quote(value)`` elsewhere."""
+    return "null" if wire and value is None else quote(value)
+
+
+def _enum_violation(field: str, value: object, wire: bool = False) -> Violation | None:
     allowed = _ENUMS[field]
     if isinstance(value, str) and value in allowed:  # not bare `in`: a numpy array's == would pass np.array(["low"])
         return None
     choices = ", ".join(repr(a) for a in allowed)
-    return Violation(field, "enum", f"{quote(value)} is not one of {choices}.", f"use one of {choices}.")
+    return Violation(field, "enum", f"{_shown(value, wire)} is not one of {choices}.", f"use one of {choices}.")
 
 
-def _compression_violation(value: object) -> Violation | None:
+def _compression_violation(value: object, wire: bool = False) -> Violation | None:
     low, high = COMPRESSION_RANGE
-    if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
+    number = integer_value(value)
+    if number is not None and low <= number <= high:
         return None
     return Violation(
         "output_compression",
         "range",
-        f"{quote(value)} is not a whole number from {low} to {high}.",
+        f"{_shown(value, wire)} is not a whole number from {low} to {high}.",
         f"use an integer from {low} (smallest file) to {high} (best quality).",
     )
+
+
+def _null_fix(violation: Violation) -> Violation:
+    """A violation for a JSON ``null``, whose fix also says how to get the default."""
+    return dataclasses.replace(violation, fix=violation.fix.rstrip(".") + ", or leave the field out for the API's default.")
 
 
 def _is_unicode(text: str) -> bool:
@@ -265,28 +319,20 @@ def check_params(
     ``strict=False`` keeps to the rules the API itself enforces (the simulator's view).
     ``wire=False`` (the default) checks a user's settings, which leave ``model`` to the
     client; ``wire=True`` checks a whole request as sent: ``model`` is required, a
-    size must be the exact string ``WxH``, and ``null`` means absent (see the module
-    docstring and :func:`wire_fields`).
+    size must be the exact string ``WxH``, and a ``null`` is a value of the wrong
+    type (see the module docstring and :func:`wire_fields`).
     """
     allowed = GENERATION_FIELDS if endpoint == "generations" else EDIT_FIELDS
-    if wire:
-        params = wire_fields(endpoint, params)
     out: list[Violation] = []
     for name in params:
         if name not in allowed:
             where = "the generations endpoint" if endpoint == "generations" else "the edits endpoint"
-            out.append(
-                Violation(
-                    name,
-                    "unknown_field",
-                    f"{where} does not accept {quote(name)}.",
-                    f"remove it; accepted fields are {', '.join(allowed)}.",
-                )
-            )
-    if wire and "model" not in params:
+            message, fix = f"{where} does not accept {quote(name)}.", f"remove it; accepted fields are {', '.join(allowed)}."
+            out.append(Violation(name, "unknown_field", message, fix))
+    if wire and params.get("model") is None:  # absent, or null: JSON's null is no model
         out.append(Violation("model", "required", "the model is missing.", f"send model={MODEL!r}."))
     model = params.get("model", MODEL)
-    if model != MODEL:
+    if model != MODEL and not (wire and model is None):
         out.append(Violation("model", "enum", f"{quote(model)} is not a model this API serves.", f"use {MODEL!r}."))
     prompt = params.get("prompt")
     if not isinstance(prompt, str) or not prompt.strip():
@@ -296,14 +342,8 @@ def check_params(
             problem = "the prompt is empty."
         else:
             problem = f"{quote(prompt)} is not text."
-        out.append(
-            Violation(
-                "prompt",
-                "required",
-                problem,
-                "describe the image you want" + (" or the edit to make." if endpoint == "edits" else "."),
-            )
-        )
+        fix = "describe the image you want" + (" or the edit to make." if endpoint == "edits" else ".")
+        out.append(Violation("prompt", "required", problem, fix))
     elif not _is_unicode(prompt):
         out.append(
             Violation(
@@ -314,28 +354,23 @@ def check_params(
                 "remove it, or re-read the text with errors='replace'.",
             )
         )
+    optional: list[Violation] = []
     if "size" in params:
-        out += size_violations(params["size"], wire=wire)
+        optional += size_violations(params["size"], wire=wire)
     for name in _ENUMS:
         if name in params and name in allowed:
-            v = _enum_violation(name, params[name])
+            v = _enum_violation(name, params[name], wire)
             if v:
-                out.append(v)
+                optional.append(v)
     if "output_compression" in params:
-        v = _compression_violation(params["output_compression"])
+        v = _compression_violation(params["output_compression"], wire)
         if v:
-            out.append(v)
+            optional.append(v)
         elif strict and params.get("output_format", "png") != "jpeg":
-            out.append(
-                Violation(
-                    "output_compression",
-                    "jpeg_only",
-                    "output_compression only affects jpeg output, and the output format is png.",
-                    "set output_format='jpeg', or drop output_compression.",
-                    api_rule=False,
-                )
-            )
-    return out
+            message = "output_compression only affects jpeg output, and the output format is png."
+            fix = "set output_format='jpeg', or drop output_compression."
+            optional.append(Violation("output_compression", "jpeg_only", message, fix, api_rule=False))
+    return out + [_null_fix(v) if wire and params.get(v.field, ...) is None else v for v in optional]
 
 
 # -- files -----------------------------------------------------------------
@@ -374,16 +409,21 @@ def check_sources(sources: Sequence[UploadInfo]) -> list[Violation]:
                     "send a PNG or JPEG image (the client converts other formats it can read).",
                 )
             )
-        if info.nbytes >= MAX_FILE_BYTES:
-            out.append(
-                Violation(
-                    info.field,
-                    "file_size",
-                    f"the file is {_mb(info.nbytes)}; the API takes files under {_mb(MAX_FILE_BYTES)}.",
-                    "downscale the image or send it as JPEG.",
-                )
-            )
+        if too_big := file_size_violation(info.field, info.nbytes):
+            out.append(too_big)
     return out
+
+
+def file_size_violation(field: str, nbytes: int, *, at_least: bool = False) -> Violation | None:
+    """The rule that a file (a source, or the ``"mask"``) is under 50 MB; ``at_least``: reading stopped at ``nbytes``."""
+    if nbytes < MAX_FILE_BYTES:
+        return None
+    size, limit = ("at least " if at_least else "") + _mb(nbytes), _mb(MAX_FILE_BYTES)
+    if field == "mask":
+        fix = "a two-level mask compresses well: save it as a plain RGBA PNG."
+        return Violation(field, "file_size", f"the mask is {size}; the API takes masks under {limit}.", fix)
+    fix = "downscale the image or send it as JPEG."
+    return Violation(field, "file_size", f"the file is {size}; the API takes files under {limit}.", fix)
 
 
 def check_mask(mask: UploadInfo, primary: UploadInfo | None, *, strict: bool = True) -> list[Violation]:
@@ -407,15 +447,8 @@ def check_mask(mask: UploadInfo, primary: UploadInfo | None, *, strict: bool = T
                 "use an RGBA PNG whose alpha is 0 where the image may change (Mask.to_png() does this).",
             )
         )
-    if mask.nbytes >= MAX_FILE_BYTES:
-        out.append(
-            Violation(
-                "mask",
-                "file_size",
-                f"the mask is {_mb(mask.nbytes)}; the API takes masks under {_mb(MAX_FILE_BYTES)}.",
-                "a two-level mask compresses well: save it as a plain RGBA PNG.",
-            )
-        )
+    if too_big := file_size_violation("mask", mask.nbytes):
+        out.append(too_big)
     if primary is not None:
         if (mask.width, mask.height) != (primary.width, primary.height):
             out.append(

@@ -1,4 +1,4 @@
-"""Brush strokes, as the canvas sends them, rasterized into a Mask at full resolution.
+"""Brush strokes rasterized into a Mask at full resolution, exactly and fast.
 
 A stroke is a polyline in source-pixel coordinates with a radius and a mode (paint
 adds to the editable region, erase removes from it), drawn with round caps and
@@ -6,9 +6,9 @@ joins like an HTML canvas path with ``lineCap = lineJoin = "round"``. A pixel is
 covered when its centre lies within ``radius`` of the polyline, which is what the
 canvas shows once its anti-aliased edge is cut at half coverage.
 
-The frontend sends *ops* (:func:`apply_ops`): strokes, ``clear`` and ``invert``.
-:func:`apply_op` applies one more op to an existing region in place, touching only
-the stroke's bounding box, for when the frontend appends a single stroke.
+The frontend's mask edits (strokes, ``clear``, ``invert``) are checked and applied
+in :mod:`._mask_edits`; a single stroke applied in place touches only its bounding
+box.
 
 How it stays fast and exact
 ---------------------------
@@ -352,47 +352,7 @@ def _apply_strokes(region: np.ndarray, strokes: Sequence[Stroke], mode: str) -> 
         np.logical_and(view, ~block, out=view)
 
 
-# -- ops, as the frontend sends them ------------------------------------------
-
-_OPS = ("stroke", "clear", "invert")
-
-
-def parse_op(op: object) -> Stroke | str:
-    """Check one op from the frontend: a :class:`Stroke` for ``stroke``, else ``"clear"`` or ``"invert"``.
-
-    Raises ValueError saying what is wrong (the data comes from a browser).
-    """
-    if not isinstance(op, dict):
-        raise ValueError(f"an op is a JSON object, not {type(op).__name__}")
-    kind = op.get("op")
-    if kind not in _OPS:
-        raise ValueError(f"an op's 'op' is one of {', '.join(map(repr, _OPS))}, not {kind!r}")
-    if kind != "stroke":
-        return kind
-    for key in ("points", "radius"):
-        if key not in op:
-            raise ValueError(f"a stroke op needs {key!r}")
-    points, radius, mode = op["points"], op["radius"], op.get("mode", "paint")
-    if not isinstance(points, (list, tuple)) or not points or len(points) % 2:
-        raise ValueError("a stroke's 'points' is a non-empty flat list [x0, y0, x1, y1, ...] of even length")
-    if not set(map(type, points)) <= {int, float}:  # fast for 400 numbers; bool is not int here
-        bad = next(v for v in points if type(v) not in (int, float))
-        raise ValueError(f"a stroke's 'points' holds numbers only, not {bad!r}")
-    if not _is_number(radius):
-        raise ValueError(f"a stroke's 'radius' is a number, not {radius!r}")
-    if mode not in ("paint", "erase"):
-        raise ValueError(f"a stroke's 'mode' is 'paint' or 'erase', not {mode!r}")
-    coordinates = np.array(points, dtype=np.float64)
-    if not np.all(np.isfinite(coordinates)):
-        raise ValueError("a stroke's 'points' must be finite")
-    return Stroke(coordinates, float(radius), mode)
-
-
-def _is_number(value: object) -> bool:
-    return type(value) in (int, float)
-
-
-def _apply(region: np.ndarray, ops: Sequence[Stroke | str]) -> None:
+def apply_in_order(region: np.ndarray, ops: Sequence[Stroke | str]) -> None:
     """Apply parsed ops in order to ``region`` in place; runs of same-mode strokes commute, so go together."""
     for kind, run in groupby(ops, key=lambda op: op if isinstance(op, str) else op.mode):
         if kind == "clear":
@@ -404,35 +364,7 @@ def _apply(region: np.ndarray, ops: Sequence[Stroke | str]) -> None:
             _apply_strokes(region, list(run), kind)  # type: ignore[arg-type]
 
 
-def apply_ops(ops: Sequence[dict], size: tuple[int, int], base: Mask | None = None) -> Mask:
-    """The Mask of ``size`` = (width, height) after applying the frontend's ``ops`` in order on ``base``.
-
-    Ops: ``{"op": "stroke", "points": [x0, y0, ...], "radius": r, "mode": "paint" | "erase"}``,
-    ``{"op": "clear"}`` (empties everything, the base included) and ``{"op": "invert"}``
-    (swaps edit and keep). A malformed op raises ValueError before anything is drawn.
-    """
-    parsed = [parse_op(op) for op in ops]
-    region = _start(size, base)
-    cleared = max((i for i, op in enumerate(parsed) if op == "clear"), default=-1)
-    if cleared >= 0:  # nothing before the last clear matters
-        region[...] = False
-    _apply(region, parsed[cleared + 1 :])
-    return Mask(region)
-
-
-def apply_op(region: np.ndarray, op: dict) -> None:
-    """Apply one more op to ``region`` (an HxW bool array) in place: a stroke touches only its bounding box.
-
-    ``apply_op`` on each op in turn gives the same region as :func:`apply_ops` on all of them.
-    """
-    if not (isinstance(region, np.ndarray) and region.ndim == 2 and region.dtype == bool):
-        raise ValueError("apply_op works on an HxW bool array in place")
-    if not region.flags.writeable:
-        raise ValueError("apply_op needs a writeable region (a Mask's region is read-only: copy it)")
-    _apply(region, [parse_op(op)])
-
-
-def _start(size: tuple[int, int], base: Mask | None) -> np.ndarray:
+def start_region(size: tuple[int, int], base: Mask | None) -> np.ndarray:
     width, height = size
     if base is not None and base.size != (width, height):
         raise ValueError(f"the base mask is {base.size[0]}x{base.size[1]}, not {width}x{height}")
@@ -441,6 +373,6 @@ def _start(size: tuple[int, int], base: Mask | None) -> np.ndarray:
 
 def rasterize(strokes: Iterable[Stroke], size: tuple[int, int], base: Mask | None = None) -> Mask:
     """Apply ``strokes`` in order on top of ``base`` (or an empty mask) of ``size`` = (width, height)."""
-    region = _start(size, base)
-    _apply(region, list(strokes))
+    region = start_region(size, base)
+    apply_in_order(region, list(strokes))
     return Mask(region)

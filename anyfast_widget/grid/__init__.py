@@ -1,7 +1,9 @@
 """Comparison grids: axes, compare(), the Grid that runs and resumes, its live view, its exports."""
 
 from ._axes import Axis, axis, masks, prompts, replace, sources
-from ._grid import Cell, Grid, Plan, Slot, compare
+from ._compare import compare
+from ._grid import Grid
+from ._model import Cell, Plan, Slot, SlotState
 
 __all__ = [
     "Axis",
@@ -14,5 +16,6 @@ __all__ = [
     "prompts",
     "replace",
     "Slot",
+    "SlotState",
     "sources",
 ]

@@ -61,7 +61,9 @@ def axis(field: str, values: Sequence[Any], *, labels: Sequence[str] | None = No
     if field == "mask":
         return masks(values, labels=labels)
     if field not in FIELDS:
-        raise _invalid(field, "unknown_field", f"{field!r} is not a request field a grid can vary.", f"use one of {', '.join(FIELDS)}.")
+        raise _invalid(
+            field, "unknown_field", f"{field!r} is not a request field a grid can vary.", f"use one of {', '.join(FIELDS)}."
+        )
     values = list(values)
     return Axis(field, _labels(values, labels, [_short(v) for v in values]), tuple({field: v} for v in values))
 
@@ -76,7 +78,9 @@ def replace(word: str, values: Sequence[str], *, labels: Sequence[str] | None = 
     if not word:
         raise _invalid("prompt", "replace", "the word to replace is empty.", "give the word of the prompt to swap.")
     values = list(values)
-    return Axis(f"{word} replaced by", _labels(values, labels, [_short(v) for v in values]), tuple({"replace": (word, v)} for v in values))
+    return Axis(
+        f"{word} replaced by", _labels(values, labels, [_short(v) for v in values]), tuple({"replace": (word, v)} for v in values)
+    )
 
 
 def sources(sets: Sequence[Any], *, labels: Sequence[str] | None = None) -> Axis:

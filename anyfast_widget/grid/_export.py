@@ -1,7 +1,9 @@
-"""A grid, exported: labelled contact sheets (PNG), a self-contained HTML report, and its cells as JSON and CSV.
+"""A grid, exported: labelled contact sheets (PNG), a self-contained HTML report, its records as JSON and CSV.
 
 Labels keep one legible size whatever the grid's size: a large grid is split into
-several sheets (and pages into their own sheets) rather than shrunk.
+several sheets (and pages into their own sheets) rather than shrunk. A record is one
+request (a cell's repeat): labels, state, result, timing, cost and measures; the
+JSON and CSV exports, ``Grid.to_records()`` and the widget's measures table are made of them.
 """
 
 from __future__ import annotations
@@ -19,12 +21,13 @@ from typing import TYPE_CHECKING, Any
 
 from PIL import Image, ImageDraw, ImageFont
 
-from ..core import encode_preview
+from ..core import REQUEST_PARAMS, encode_preview
 from ..store import atomic_write
 
 if TYPE_CHECKING:
     from ..store import ImageResult
-    from ._grid import Cell, Grid
+    from ._grid import Grid
+    from ._model import Cell
 
 LABEL_PX = 18
 NOTE_PX = 14
@@ -44,13 +47,22 @@ class ContactSheet:
     page: int
     rows: range
     cols: range
-    boxes: dict[tuple[int, int, int, int], tuple[int, int, int, int]] = field(default_factory=dict)  # (page, row, col, repeat) -> box
+    # (page, row, col, repeat) -> where that image lies on the sheet
+    boxes: dict[tuple[int, int, int, int], tuple[int, int, int, int]] = field(default_factory=dict)
 
     def save(self, path: str | os.PathLike[str]) -> Path:
         buffer = io.BytesIO()
         self.image.save(buffer, "PNG", optimize=False)
         atomic_write(Path(path), buffer.getvalue())
         return Path(path)
+
+
+def save_contact_sheets(sheets: list[ContactSheet], path: str | os.PathLike[str]) -> list[Path]:
+    """Write ``sheets`` as PNG: ``path`` itself for one sheet, ``<stem>-1.png``, ``<stem>-2.png``, ... for more."""
+    target = Path(path)
+    if len(sheets) == 1:
+        return [sheets[0].save(target)]
+    return [sheet.save(target.with_name(f"{target.stem}-{i + 1}{target.suffix or '.png'}")) for i, sheet in enumerate(sheets)]
 
 
 def _font(size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
@@ -83,9 +95,8 @@ def contact_sheets(
     for page in range(pages):
         for r0 in range(0, rows, max_rows):
             for c0 in range(0, cols, max_cols):
-                sheets.append(
-                    _sheet(grid, page, range(r0, min(rows, r0 + max_rows)), range(c0, min(cols, c0 + max_cols)), cell_size, revised_prompts)
-                )
+                block_rows, block_cols = range(r0, min(rows, r0 + max_rows)), range(c0, min(cols, c0 + max_cols))
+                sheets.append(_sheet(grid, page, block_rows, block_cols, cell_size, revised_prompts))
     return sheets
 
 
@@ -142,7 +153,9 @@ def _sheet(grid: Grid, page: int, rows: range, cols: range, size: int, revised: 
     return ContactSheet(sheet, page, rows, cols, boxes)
 
 
-def _draw_note(draw: ImageDraw.ImageDraw, cell: Cell, x: int, y: int, width: int, font: Any, line: int, lines: int, revised: bool) -> None:
+def _draw_note(
+    draw: ImageDraw.ImageDraw, cell: Cell, x: int, y: int, width: int, font: Any, line: int, lines: int, revised: bool
+) -> None:
     results = cell.results
     if revised and results and results[0].revised_prompt:
         text = results[0].revised_prompt
@@ -156,7 +169,39 @@ def _draw_note(draw: ImageDraw.ImageDraw, cell: Cell, x: int, y: int, width: int
         draw.text((x, y + k * line), piece, font=font, fill=_MUTED)
 
 
-# -- records ------------------------------------------------------------------------
+def records(grid: Grid) -> list[dict[str, Any]]:
+    """One dict per request (cell and repeat): labels, state, result, timing, cost, measures; for pandas."""
+    names = [axis.name if axis else None for axis in (grid.pages, grid.rows, grid.cols)]
+    out = []
+    for cell, slot in grid.slots():
+        result, error = slot.result, slot.error
+        change = result.annotations.get("mask_change") if result else None
+        record: dict[str, Any] = {
+            "page": cell.labels[0],
+            "row": cell.labels[1],
+            "column": cell.labels[2],
+            "page_axis": names[0],
+            "row_axis": names[1],
+            "column_axis": names[2],
+            "repeat": slot.repeat,
+            "status": slot.status,
+            "endpoint": cell.prepared.endpoint,
+            "prompt": cell.prompt,
+            **{k: cell.prepared.effective_params.get(k) for k in REQUEST_PARAMS},
+            "request_hash": cell.prepared.request_hash,
+            "cost": cell.cost,
+            "result_id": result.id if result else None,
+            "path": str(result.path) if result else None,
+            "request_id": result.request_id if result else getattr(error, "request_id", None),
+            "latency_s": result.timings.get("total_s") if result else None,
+            "attempts": result.attempts if result else None,
+            "revised_prompt": result.revised_prompt if result else None,
+            "change_inside": change["changed_inside"] if change else None,
+            "change_outside": change["changed_outside"] if change else None,
+            "error": str(error) if error else None,
+        }
+        out.append(record)
+    return out
 
 
 def save_json(grid: Grid, path: str | os.PathLike[str]) -> Path:
@@ -180,8 +225,6 @@ def save_csv(grid: Grid, path: str | os.PathLike[str]) -> Path:
     atomic_write(Path(path), buffer.getvalue().encode())
     return Path(path)
 
-
-# -- HTML ---------------------------------------------------------------------------
 
 _STYLE = """
 body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#141414}

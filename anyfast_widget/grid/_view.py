@@ -1,105 +1,59 @@
 """GridView: a comparison grid as a live notebook widget, with Python as the source of truth.
 
-The browser (``js/grid_widget.ts``, contract in ``js/grid/README.md``) shows what the
-traits here say: labels, each cell's state and repeats, the plan, ratings and
-measures. Pictures never travel as JSON: the browser asks for thumbnails by result
-id (``thumbs``) and they come back as binary buffers, which it keeps for every view
-of the widget. Buttons become messages that call the grid's own methods (``retry``,
-``cancel``, ``rate``, exports), so everything the widget does is Python too.
+The browser (``js/grid/widget.ts``, contract in ``js/grid/README.md``) shows what the
+traits here say (their JSON is made in ``_traits.py``): labels, each cell's state
+and repeats, the plan, ratings and measures. Pictures never travel as JSON: the
+browser asks for thumbnails by result id (``thumbs``) and they come back as binary
+buffers (``_thumbs.py``), which it keeps for every view of the widget. Buttons
+become messages that call the grid's own methods (``retry``, ``cancel``, ``rate``,
+exports), so everything the widget does is Python too.
 
 The grid reports slot changes on the event loop's thread (it runs as a task in the
 kernel); the view only notes which cells changed and sends them at most ten times a
 second (less often for big grids), and at once when the last request ends. In a
 kernel, work that reads images (thumbnails, spreads, the difference heatmap,
-exports) runs in one worker thread, so the kernel stays responsive while a grid
-fills in. Widget messages may arrive on a kernel subshell's thread (ipykernel 7);
-all but the picture requests are handed to the loop the view was made on, where the
-grid runs and its HTTP client lives.
+exports) runs in one worker thread (``_background.py``), so the kernel stays
+responsive while a grid fills in. Widget messages may arrive on a kernel subshell's
+thread (ipykernel 7); all but the picture requests are handed to the loop the view
+was made on, where the grid runs and its HTTP client lives.
+
+Every message and ``page`` update from the browser is checked first (``_limits.py``):
+one that breaks a rule is refused whole, with one notice, and changes nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
-import io
+import logging
 import mimetypes
 import time
-from collections import OrderedDict
-from collections.abc import Callable, Iterable
-from concurrent.futures import Future, ThreadPoolExecutor
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TypeVar
 
-import anywidget
 import traitlets as t
 
-from ..core import ConfirmationRequired, difference, encode_preview, error_card
+from ..browser import BrowserWidget
+from ..core import ConfirmationRequired, error_card
 from ..store import ImageResult
-from ._grid import _in_kernel
+from ._background import in_background, inline, running_loop
+from ._limits import EXPORT_KINDS, Refused, check_message, check_state
+from ._model import SlotState
+from ._thumbs import THUMBS_PER_MESSAGE, Lightly, Thumb, Thumbnails, difference_jpeg
+from ._traits import axes_state, cell_state, measures_state, plan_state, ratings_state
 
 if TYPE_CHECKING:
-    from ._grid import Cell, Grid, Slot
+    from ._grid import Grid
+    from ._model import Cell, Slot
 
 _STATIC = Path(__file__).parent.parent / "static"
 
-THUMB_EDGES = (128, 256, 512, 768, 1536)  # sizes the browser may ask for (a request is rounded up to one)
-AB_EDGE = 768  # the difference heatmap's long edge
-EXPORT_KINDS = {"png": "contact sheet", "html": "HTML report", "json": "JSON", "csv": "CSV"}
 _FLUSH_EVERY = 0.1  # seconds between two updates of the cells while a grid runs (more for big grids)
-_THUMB_CACHE = 1024  # encoded thumbnails kept in Python (a 256 px JPEG is ~15 kB)
-_THUMBS_PER_MESSAGE = 12  # the first pictures show before a large batch is done
-_MEASURES = (
-    "page",
-    "row",
-    "column",
-    "repeat",
-    "status",
-    "latency_s",
-    "attempts",
-    "change_inside",
-    "change_outside",
-    "cost",
-    "result_id",
-)
-
 _T = TypeVar("_T")
-_worker: ThreadPoolExecutor | None = None
+logger = logging.getLogger("anyfast_widget")
 
 
-def _executor() -> ThreadPoolExecutor:
-    """One thread for every view's image work: it never competes with the kernel for more than one core."""
-    global _worker
-    if _worker is None:
-        _worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="anyfast-grid-view")
-    return _worker
-
-
-def _running_loop() -> asyncio.AbstractEventLoop | None:
-    try:
-        return asyncio.get_running_loop()
-    except RuntimeError:
-        return None
-
-
-def _epoch_ms(seconds: float | None) -> float | None:
-    return None if seconds is None else seconds * 1000.0
-
-
-class _Lightly:
-    """Read a result's image for a moment: the decoded picture is dropped again afterwards
-    unless it was already in memory (a big grid must not hold every picture)."""
-
-    def __init__(self, results: Iterable[ImageResult]) -> None:
-        self.results = [r for r in results if r._image is None and r._data is None]  # nothing held yet
-
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        for result in self.results:
-            result.release()
-
-
-class GridView(anywidget.AnyWidget):
+class GridView(BrowserWidget):
     """A comparison grid in a notebook: cells fill in live, with everything to judge them.
 
     Made by :attr:`Grid.view` (displaying a grid shows it). Row and column labels, a
@@ -128,7 +82,6 @@ class GridView(anywidget.AnyWidget):
     win_rates = t.List(t.Dict()).tag(sync=True)
     measures = t.List(t.Dict()).tag(sync=True)
     exports_dir = t.Unicode("").tag(sync=True)
-    notice = t.Dict().tag(sync=True)
     # Written by the browser and by Python.
     page = t.Int(0).tag(sync=True)
 
@@ -142,15 +95,12 @@ class GridView(anywidget.AnyWidget):
         self._spreads: dict[int, tuple[tuple[str, ...], float | None]] = {}
         self._spreads_wanted: set[int] = set()
         self._spreads_running: dict[int, tuple[str, ...]] = {}  # cell -> the results being measured
-        self._thumbs: OrderedDict[tuple[str, int], tuple[bytes, str, tuple[int, int]]] = OrderedDict()
-        self._home = _running_loop()  # the kernel's loop, where the grid runs and these traits change
+        self._thumbs = Thumbnails(self._result)
+        self._home = running_loop()  # the kernel's loop, where the grid runs and these traits change
         pages, rows, cols = grid.shape
         super().__init__(
             grid_id=grid.id,
-            axes={
-                role: {"name": axis.name, "labels": list(axis.labels)} if axis else None
-                for role, axis in (("rows", grid.rows), ("cols", grid.cols), ("pages", grid.pages))
-            },
+            axes=axes_state(grid),
             shape=[pages, rows, cols],
             repeats=grid.repeats,
             endpoint=grid.cells[0].prepared.endpoint if grid.cells else "generations",
@@ -173,9 +123,14 @@ class GridView(anywidget.AnyWidget):
 
     @t.validate("page")
     def _valid_page(self, proposal: dict[str, Any]) -> int:
-        return max(0, min(int(proposal["value"]), self._grid.shape[0] - 1))
+        """From Python, any whole number, clamped to the pages (the browser's is checked in :meth:`set_state`)."""
+        value = proposal["value"]
+        if isinstance(value, bool):
+            raise Refused("page", "type", "is a whole number, not a bool.", "set a page number.")
+        return max(0, min(value, self._grid.shape[0] - 1))
 
-    # -- live updates ------------------------------------------------------------------
+    def _check_browser_state(self, sync_data: dict[str, Any]) -> None:
+        check_state(sync_data, self.keys, self._grid.shape[0])
 
     def _on_slot(self, cell: Cell, slot: Slot) -> None:
         """Called by the grid (on the event loop's thread) for every slot change: cheap, coalesced."""
@@ -187,11 +142,11 @@ class GridView(anywidget.AnyWidget):
     def _schedule(self, *, throttle: bool = False) -> None:
         """Flush soon: at once when nothing is in flight (the end of a run), else at most every 0.1 s
         (every 0.1 s per 100 cells: each update sends every cell's state)."""
-        loop = _running_loop()
+        loop = running_loop()
         if loop is None:
             self._flush()
             return
-        busy = throttle or any(slot.status in ("running", "pending") for _, slot in self._grid.slots())
+        busy = throttle or any(slot.status in (SlotState.RUNNING, SlotState.PENDING) for _, slot in self._grid.slots())
         if self._flush_handle is not None:
             owner, handle = self._flush_handle
             if owner is loop and not owner.is_closed() and not handle.cancelled():
@@ -218,9 +173,9 @@ class GridView(anywidget.AnyWidget):
             cells[index] = self._cell_state(index)
         with self.hold_sync():
             self.cells = cells
-            self.plan = self._plan_state()
+            self.plan = plan_state(grid)
             self.running = grid.running
-            self.measures = self._measures()
+            self.measures = measures_state(grid)
         self._watch_task()
         self._compute_spreads()
 
@@ -231,93 +186,24 @@ class GridView(anywidget.AnyWidget):
             self._watched_task = task
             task.add_done_callback(self._run_finished)
 
-    # -- state ---------------------------------------------------------------------------
-
     def _cell_state(self, index: int) -> dict[str, Any]:
+        """The cell's trait entry, with its spread when known for its current results (else asked for)."""
         cell = self._grid.cells[index]
         ids = tuple(r.id for r in cell.results)
         known = self._spreads.get(index)
         spread = known[1] if known is not None and known[0] == ids else None
         if len(ids) >= 2 and (known is None or known[0] != ids):
             self._spreads_wanted.add(index)
-        return {
-            "index": index,
-            "page": cell.page,
-            "row": cell.row,
-            "col": cell.col,
-            "labels": list(cell.labels),
-            "prompt": cell.prompt,
-            "endpoint": cell.prepared.endpoint,
-            "status": cell.status,
-            "cost": cell.cost,
-            "spread": spread,
-            "slots": [self._slot_state(slot) for slot in cell.slots],
-        }
-
-    @staticmethod
-    def _slot_state(slot: Slot) -> dict[str, Any]:
-        result = slot.result
-        return {
-            "repeat": slot.repeat,
-            "status": slot.status,
-            "result_id": result.id if result else None,
-            "size": list(result.size) if result else None,
-            "latency_s": result.timings.get("total_s") if result else None,
-            "revised_prompt": result.revised_prompt if result else None,
-            "started_at": _epoch_ms(slot.started),
-            "finished_at": _epoch_ms(slot.finished),
-            "error": error_card(slot.error) if slot.error is not None else None,
-        }
-
-    def _plan_state(self) -> dict[str, Any]:
-        counts: dict[str, int] = {}
-        for _, slot in self._grid.slots():
-            counts[slot.status] = counts.get(slot.status, 0) + 1
-        plan = self._grid.plan()
-        return {**vars(plan), "text": str(plan), "counts": counts}
-
-    def _measures(self) -> list[dict[str, Any]]:
-        repeats = self._grid.repeats
-        return [
-            {"cell": i // repeats, **{key: record[key] for key in _MEASURES}} for i, record in enumerate(self._grid.to_records())
-        ]
+        return cell_state(cell, index, spread)
 
     def _refresh_ratings(self) -> None:
         with self.hold_sync():
-            self.ratings = [{"a": r["a"], "b": r["b"], "winner": r["winner"]} for r in self._grid.ratings]
+            self.ratings = ratings_state(self._grid)
             self.win_rates = self._grid.win_rates()
 
-    # -- background work -------------------------------------------------------------------
-
     def _in_background(self, work: Callable[[], _T], then: Callable[[_T], None]) -> None:
-        """``then(work())``: in a kernel, the work in the worker thread and ``then`` back on the event loop;
-        elsewhere (scripts, tests, a blocking run whose loop is about to close) both inline. An error
-        becomes the widget's notice."""
-        loop = _running_loop()
-        if loop is None or not _in_kernel():
-            try:
-                then(work())
-            except Exception as error:  # noqa: BLE001 - shown in the widget, never a traceback for a click
-                self.notice = {"kind": "error", **error_card(error)}
-            return
-
-        def back_on_loop(value: _T) -> None:
-            try:
-                then(value)
-            except Exception as error:  # noqa: BLE001 - shown in the widget
-                self.notice = {"kind": "error", **error_card(error)}
-
-        def done(future: Future[_T]) -> None:  # in the worker thread
-            error = future.exception()
-            try:
-                if error is not None:
-                    loop.call_soon_threadsafe(self._set_error_notice, error)
-                else:
-                    loop.call_soon_threadsafe(back_on_loop, future.result())
-            except RuntimeError:  # the loop has closed (a blocking run is over): refresh() recomputes
-                pass
-
-        _executor().submit(work).add_done_callback(done)
+        """``then(work())`` off the kernel's thread where there is one (see ``_background.py``); an error becomes the notice."""
+        in_background(work, then, self._set_error_notice)
 
     def _set_error_notice(self, error: BaseException) -> None:
         self.notice = {"kind": "error", **error_card(error)}
@@ -332,14 +218,14 @@ class GridView(anywidget.AnyWidget):
             self._spreads_running[index] = ids
 
             def work(cell: Cell = cell) -> float | None:
-                with _Lightly(cell.results):
+                with Lightly(cell.results):
                     return cell.spread()
 
             def then(value: float | None, index: int = index, ids: tuple[str, ...] = ids) -> None:
                 self._spreads[index] = (ids, value)
                 if self._spreads_running.get(index) == ids:
                     del self._spreads_running[index]
-                if _running_loop() is None or not _in_kernel():  # computed inline, within a flush
+                if inline():  # computed inline, within a flush
                     self.cells = [*self.cells[:index], self._cell_state(index), *self.cells[index + 1 :]]
                 else:
                     self._dirty.add(index)
@@ -347,70 +233,38 @@ class GridView(anywidget.AnyWidget):
 
             self._in_background(work, then)
 
-    # -- pictures for the browser ------------------------------------------------------------
-
     def _results(self) -> dict[str, ImageResult]:
         return {slot.result.id: slot.result for _, slot in self._grid.slots() if slot.result is not None}
 
-    def thumbnail(self, result_id: str, edge: int = 256) -> tuple[bytes, str, tuple[int, int]]:
-        """A result of this grid as the browser gets it: encoded bytes, MIME type, size (long edge ``edge``, rounded up)."""
-        edge = next((e for e in THUMB_EDGES if e >= edge), THUMB_EDGES[-1])
-        key = (result_id, edge)
-        if key in self._thumbs:
-            self._thumbs.move_to_end(key)
-            return self._thumbs[key]
+    def _result(self, result_id: str) -> ImageResult:
         result = self._results().get(result_id)
         if result is None:
             raise KeyError(f"no result {result_id!r} in grid {self._grid.id}")
-        with _Lightly([result]):
-            made = encode_preview(result.image, edge)
-        self._thumbs[key] = made
-        while len(self._thumbs) > _THUMB_CACHE:
-            self._thumbs.popitem(last=False)
-        return made
+        return result
+
+    def thumbnail(self, result_id: str, edge: int = 256) -> Thumb:
+        """A result of this grid as the browser gets it: encoded bytes, MIME type, size (long edge ``edge``, rounded up)."""
+        return self._thumbs.get(result_id, edge)
 
     def _send_thumbs(self, ids: list[str], edge: int) -> None:
-        for start in range(0, len(ids), _THUMBS_PER_MESSAGE):
-            chunk = ids[start : start + _THUMBS_PER_MESSAGE]
-
-            def work(chunk: list[str] = chunk) -> tuple[list[dict[str, Any]], list[bytes], list[str]]:
-                items, buffers, missing = [], [], []
-                for result_id in chunk:
-                    try:
-                        data, mime, size = self.thumbnail(result_id, edge)
-                    except (KeyError, OSError, ValueError):
-                        missing.append(result_id)
-                        continue
-                    items.append({"id": result_id, "mime": mime, "size": list(size)})
-                    buffers.append(data)
-                return items, buffers, missing
+        for start in range(0, len(ids), THUMBS_PER_MESSAGE):
+            chunk = ids[start : start + THUMBS_PER_MESSAGE]
 
             def then(made: tuple[list[dict[str, Any]], list[bytes], list[str]]) -> None:
                 items, buffers, missing = made
                 self.send({"type": "thumbs", "edge": edge, "items": items, "missing": missing}, buffers)
 
-            self._in_background(work, then)
+            self._in_background(lambda chunk=chunk: self._thumbs.batch(chunk, edge), then)
 
     def _send_difference(self, a: str, b: str) -> None:
         results = self._results()
-        first, second = results.get(a), results.get(b)
-        if first is None or second is None:
-            raise KeyError(f"the A/B pair {a!r}, {b!r} is not in grid {self._grid.id}")
-
-        def work() -> tuple[bytes, float, tuple[int, int]]:
-            with _Lightly([first, second]):
-                heat, mean = difference(first.image, second.image, edge=AB_EDGE)
-            buffer = io.BytesIO()
-            heat.save(buffer, "JPEG", quality=90)  # a heatmap needs no exact pixels; a PNG of noise is 4x larger
-            return buffer.getvalue(), mean, heat.size
+        first, second = self._known(results, a, "difference.a"), self._known(results, b, "difference.b")
 
         def then(made: tuple[bytes, float, tuple[int, int]]) -> None:
             data, mean, size = made
             self.send({"type": "difference", "a": a, "b": b, "mean": mean, "size": list(size), "mime": "image/jpeg"}, [data])
 
-        self._in_background(work, then)
-
-    # -- what the buttons do ------------------------------------------------------------------
+        self._in_background(lambda: difference_jpeg(first, second), then)
 
     def retry(self, index: int, repeat: int | None = None) -> Any:
         """Send cell ``index``'s failed, cancelled or blocked requests again (what its Retry button does)."""
@@ -442,7 +296,7 @@ class GridView(anywidget.AnyWidget):
         if error is not None:
             self.notice = {"kind": "error", **error_card(error)}
         elif self.notice.get("title") == "Cancelling":
-            unsent = sum(1 for _, slot in self._grid.slots() if slot.status == "cancelled")
+            unsent = sum(1 for _, slot in self._grid.slots() if slot.status == SlotState.CANCELLED)
             message = f"{unsent} request{'s' if unsent != 1 else ''} not sent: retry a cell, or send them with Run."
             self.notice = {"kind": "info", "title": "Cancelled", "message": message, "hint": ""}
         self._schedule()
@@ -467,7 +321,7 @@ class GridView(anywidget.AnyWidget):
         folder = self._grid.store.root / "exports"
         folder.mkdir(parents=True, exist_ok=True)
         target = folder / f"grid-{self._grid.id}.{kind}"
-        with _Lightly(self._results().values()):  # sheets and reports decode every picture once
+        with Lightly(self._results().values()):  # sheets and reports decode every picture once
             if kind == "png":
                 return self._grid.save_contact_sheets(target)
             save = {"html": self._grid.save_html, "json": self._grid.save_json, "csv": self._grid.save_csv}[kind]
@@ -489,36 +343,61 @@ class GridView(anywidget.AnyWidget):
 
         self._in_background(lambda: self.export(kind), then)
 
-    # -- messages from the browser ----------------------------------------------------------------
-
-    def _on_message(self, _widget: Any, content: dict[str, Any], buffers: list[bytes]) -> None:
-        kind = content.get("type")
-        home = self._home
-        if kind not in ("thumbs", "difference") and home is not None and home.is_running() and _running_loop() is not home:
-            # ipykernel 7 may deliver widget messages on a subshell's thread, with an event loop of
-            # its own; the grid's runs, its HTTP client and these traits belong to the kernel's loop.
-            home.call_soon_threadsafe(self._handle, kind, content)
+    def _on_message(self, _widget: Any, content: Any, buffers: list[Any] | None) -> None:
+        try:
+            message = check_message(content, buffers or [], cells=len(self._grid.cells), repeats=self._grid.repeats)
+        except Refused as refused:
+            self._at_home(self._refuse, refused, "message")
             return
-        self._handle(kind, content)
+        if message["type"] in ("thumbs", "difference"):
+            self._handle(message)  # pictures are made off the kernel's thread anyway
+        else:
+            self._at_home(self._handle, message)
 
-    def _handle(self, kind: Any, content: dict[str, Any]) -> None:
+    def _at_home(self, call: Callable[..., None], *args: Any) -> None:
+        """``call(*args)`` on the loop the view was made on (at once when this is that loop's thread, or there is none).
+
+        ipykernel 7 may deliver widget messages on a subshell's thread, with an event loop of
+        its own; the grid's runs, its HTTP client and these traits belong to the kernel's loop.
+        """
+        home = self._home
+        if home is not None and home.is_running() and running_loop() is not home:
+            home.call_soon_threadsafe(call, *args)
+        else:
+            call(*args)
+
+    def _known(self, results: dict[str, ImageResult], result_id: str, field: str) -> ImageResult:
+        """The grid's result of this id; Refused if the grid has none."""
+        if result_id not in results:
+            problem = f"{result_id!r} is not a result of grid {self._grid.id}."
+            raise Refused(field, "unknown_result", problem, "pick pictures the grid shows.")
+        return results[result_id]
+
+    def _handle(self, message: dict[str, Any]) -> None:
+        """Act on a checked message (``_limits.check_message``)."""
+        kind = message["type"]
         try:
             if kind == "thumbs":
-                self._send_thumbs([str(i) for i in content.get("ids") or []], int(content.get("edge") or 256))
+                self._send_thumbs(message["ids"], message["edge"])
             elif kind == "difference":
-                self._send_difference(str(content["a"]), str(content["b"]))
+                self._send_difference(message["a"], message["b"])
             elif kind == "retry":
-                repeat = content.get("repeat")
-                self.retry(int(content["index"]), None if repeat is None else int(repeat))
+                self.retry(message["index"], message["repeat"])
             elif kind == "run":
-                self.run(confirm=bool(content.get("confirm")))
+                self.run(confirm=message["confirm"])
             elif kind == "cancel":
                 self.cancel()
             elif kind == "rate":
-                self.rate(str(content["a"]), str(content["b"]), str(content["winner"]))
+                results = self._results()
+                a, b = self._known(results, message["a"], "rate.a").id, self._known(results, message["b"], "rate.b").id
+                if a == b:
+                    raise Refused("rate.b", "different", "a rating compares two different results.", "pick two pictures.")
+                self.rate(a, b, message["winner"])
             elif kind == "export":
-                self._export_and_send(str(content["kind"]))
+                self._export_and_send(message["kind"])
             elif kind == "dismiss":
                 self.notice = {}
+        except Refused as refused:
+            self._refuse(refused, "message")
         except Exception as error:  # noqa: BLE001 - never a traceback in the kernel for a click
             self.notice = {"kind": "error", **error_card(error)}

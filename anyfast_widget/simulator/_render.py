@@ -213,7 +213,14 @@ _generations = _EncodedCache(max_bytes=160_000_000)
 
 
 def generation_bytes(
-    prompt: str, width: int, height: int, quality: str, output_format: str, compression: int | None, variant: int = 0, variation: float = 0.0
+    prompt: str,
+    width: int,
+    height: int,
+    quality: str,
+    output_format: str,
+    compression: int | None,
+    variant: int = 0,
+    variation: float = 0.0,
 ) -> bytes:
     """The encoded generation, cached: a zero-latency benchmark measures the client, not this encoder."""
     if output_format != "jpeg":
@@ -223,6 +230,7 @@ def generation_bytes(
     key = (prompt, width, height, quality, output_format, compression, variant, variation)
     data = _generations.get(key)
     if data is None:
-        data = encode(render_generation(prompt, width, height, quality, variant=variant, variation=variation), output_format, compression)
+        picture = render_generation(prompt, width, height, quality, variant=variant, variation=variation)
+        data = encode(picture, output_format, compression)
         _generations.put(key, data)
     return data

@@ -7,10 +7,12 @@ import threading
 from collections.abc import Sequence
 from typing import Any, Self
 
+from ._api import ApiHandler
+from ._downloads import DownloadHandler
 from ._faults import DEFAULT_TRANSIENT, Fault, FaultPlan, api_fault
 from ._links import LinkStore
 from ._records import RecordedRequest
-from ._server import ApiHandler, DownloadHandler, _Server, make_server
+from ._serving import Server, make_server
 
 
 def _number(name: str, value: object, low: float, high: float | None = None) -> float:
@@ -48,7 +50,9 @@ class Simulator:
       (``"503"``, ``"drop"``) or dicts with options (``{"kind": "429", "retry_after": 0.3}``);
       by default a 429 with a 0.05 s Retry-After, and a 503.
 
-    ``workers`` handler threads are started ahead of need (more start when all are busy).
+    ``workers`` threads answer API requests (a fixed pool; 8 more serve downloads): a request waits
+    for one once its headers are in, while one thread per host watches every idle connection.
+    The limits (timeouts, connections; the body size in :mod:`._http`) are in :mod:`._serving`.
 
     :meth:`fail_next` queues scripted faults; :attr:`requests`, :attr:`api_requests`
     and :attr:`download_requests` show what arrived. The same controls are served over
@@ -82,6 +86,8 @@ class Simulator:
         self.failure_rate = 0.0
         self.failure_kinds: tuple[Fault, ...] = DEFAULT_TRANSIENT
         self.variation = 0.25
+        if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+            raise ValueError(f"workers must be a whole number of at least 1, not {workers!r}")
         self.workers = workers
         self._faults = FaultPlan(seed)
         self.configure(
@@ -99,18 +105,16 @@ class Simulator:
         self._variants: dict[tuple[object, ...], int] = {}
         self._records: list[RecordedRequest] = []
         self._stopping = threading.Event()
-        self._servers: list[_Server] = []
+        self._servers: list[Server] = []
         self._threads: list[threading.Thread] = []
-
-    # -- life cycle ------------------------------------------------------------------
 
     def start(self) -> Self:
         """Start serving (both listeners); returns self. Starting a started simulator does nothing."""
         if self._servers:
             return self
         self._stopping.clear()
-        # The download host needs few workers: a download is a dictionary look-up.
-        for handler, port, workers in ((ApiHandler, self.port, self.workers), (DownloadHandler, 0, 4)):
+        # The download host needs few workers: a download is a dictionary look-up (or a scripted hang).
+        for handler, port, workers in ((ApiHandler, self.port, self.workers), (DownloadHandler, 0, 8)):
             try:
                 server = make_server(self.host, port, handler, self, workers)
             except OSError:
@@ -158,8 +162,6 @@ class Simulator:
 
     def __repr__(self) -> str:
         return f"<Simulator {self.base_url if self._servers else 'stopped'}>"
-
-    # -- knobs -------------------------------------------------------------------------
 
     def fail_next(self, kind: str | int, count: int = 1, **options: Any) -> None:
         """Make the next ``count`` API requests fail as ``kind``, in order, before any other queued later.
@@ -248,8 +250,6 @@ class Simulator:
     def _wait(self, seconds: float) -> None:
         """Sleep, but wake at once when the simulator stops."""
         self._stopping.wait(seconds)
-
-    # -- what arrived --------------------------------------------------------------------
 
     def _record(self, record: RecordedRequest) -> None:
         with self._lock:

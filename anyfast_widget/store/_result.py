@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,6 +15,7 @@ import numpy as np
 from PIL import Image
 
 from ..core import decode_image
+from ._files import atomic_write
 
 _PREVIEW_EDGE = 768  # notebooks get a preview, not a 4K original in every saved .ipynb
 
@@ -57,6 +60,29 @@ class ImageResult:
         if self._data is None:
             self._data = self.path.read_bytes()
         return self._data
+
+    @property
+    def loaded(self) -> bool:
+        """True while the file's bytes or the decoded picture are held in memory (until :meth:`release`)."""
+        return self._data is not None or self._image is not None
+
+    def save_to(self, path: str | os.PathLike[str]) -> Path:
+        """Write a copy of this result somewhere else: the image, and its metadata beside it as JSON.
+
+        ``path`` is a folder (an existing one, or a name without a suffix: it is made; the
+        file keeps its name) or a file name. Works from the bytes in memory too, as when
+        the run directory could not take them (see StorageError). Returns the copy's path;
+        the result itself still points to its place in the store.
+        """
+        target = Path(path).expanduser()
+        if target.is_dir() or not target.suffix:
+            target = target / self.path.name
+        data = self.data  # before anything is written: a result whose bytes are gone fails here
+        target.parent.mkdir(parents=True, exist_ok=True)
+        meta = {**self.metadata(), "file": target.name}
+        atomic_write(target.with_suffix(".json"), json.dumps(meta, indent=2, ensure_ascii=False).encode())
+        atomic_write(target, data)
+        return target
 
     def release(self) -> None:
         """Drop the bytes and picture held in memory; they are read from disk again when asked for."""
@@ -130,7 +156,8 @@ class ImageResult:
     def __repr__(self) -> str:
         took = self.timings.get("total_s")
         took_text = f", {took:.1f} s" if took is not None else ""
-        return f"<ImageResult {self.id} {self.endpoint} {self.size[0]}x{self.size[1]} {self.format}{took_text} at {str(self.path)!r}>"
+        size = f"{self.size[0]}x{self.size[1]}"
+        return f"<ImageResult {self.id} {self.endpoint} {size} {self.format}{took_text} at {str(self.path)!r}>"
 
     def _preview_png(self) -> bytes:
         preview = self.image.copy()

@@ -19,17 +19,24 @@ files while its request is still under way (:meth:`RunStore.reserve`, done by a
 helper thread while the caller waits on the network); saving then only fills and
 renames them. Nothing about the guarantee changes: when a save returns, the image
 and its sidecar are in place, whole, and the index row is committed.
+
+A damaged or missing file costs only its own result: :meth:`RunStore.find` and the
+rest leave it out (with a warning), :meth:`RunStore.problems` lists it, and
+:meth:`RunStore.repair` rebuilds what can be rebuilt and moves the rest to
+``quarantine/`` (see ``_checks`` and ``_repair``). A damaged index is rebuilt from
+the files; a read-only run directory opens for browsing (see ``_index``). Every
+failure of the disk or the index is a :class:`StorageError` naming the path, the
+cause and the fix; a result that could not be saved is in it, bytes and all.
 """
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
+import logging
 import os
 import re
 import secrets
-import sqlite3
 import threading
 import time
 import unicodedata
@@ -39,7 +46,9 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..core import EncodedImage, ImageInput, Mask, PreparedRequest, mask_change
+from ..core import EncodedImage, ImageInput, Mask, PreparedRequest, StorageError, mask_change
+from ._checks import Damaged, Problem, load_result, scan
+from ._failures import is_read_only, read_only_error, storage_error, why_read_only
 from ._files import (
     STALE_RESERVATION_S,
     Reservation,
@@ -47,26 +56,12 @@ from ._files import (
     atomic_write,
     unlink_quietly,
 )
+from ._index import COLUMNS, Index, find_query, insert_row
+from ._recovery import index_files, sweep_leftovers
+from ._repair import Repair, repair
 from ._result import ImageResult
 
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS results (
-    id TEXT PRIMARY KEY,
-    created_at TEXT NOT NULL,
-    endpoint TEXT NOT NULL,
-    prompt TEXT NOT NULL,
-    request_hash TEXT NOT NULL,
-    file TEXT NOT NULL,
-    format TEXT NOT NULL,
-    width INTEGER NOT NULL,
-    height INTEGER NOT NULL,
-    revised_prompt TEXT,
-    request_id TEXT,
-    params TEXT NOT NULL
-);
-CREATE INDEX IF NOT EXISTS results_by_hash ON results (request_hash);
-CREATE INDEX IF NOT EXISTS results_by_time ON results (created_at);
-"""
+logger = logging.getLogger("anyfast_widget")
 _SLUG_MAX = 40
 
 
@@ -82,54 +77,61 @@ class RunStore:
     """A run directory: save results into it, and find and load them back.
 
     Opening a directory that already holds results (after a kernel restart, or
-    from another process) sees all of them.
+    from another process) sees all of them; one that cannot be written (a read-only
+    mount) opens for reading, and saving into it raises :class:`StorageError`.
     """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).expanduser().resolve()
-        self.root.mkdir(parents=True, exist_ok=True)
-        (self.root / "inputs").mkdir(exist_ok=True)
-        (self.root / "images").mkdir(exist_ok=True)
-        # One connection, kept open: closing the last one makes SQLite checkpoint and
-        # fsync, which would cost more than the whole rest of saving a result.
-        self._db = sqlite3.connect(self.root / "index.sqlite", timeout=60.0, check_same_thread=False)
-        self._db_lock = threading.Lock()
+        read_only = self._make_folders()
         self._annotate_lock = threading.Lock()
         self._folders: set[Path] = set()  # day folders known to exist: one mkdir per folder, not per result
         self._helper: ThreadPoolExecutor | None = None
         self._helper_pid = 0
         self._helper_lock = threading.Lock()
-        self._set_up_index()
-        self._sweep_leftovers()
-
-    def _set_up_index(self) -> None:
-        """WAL mode, the schema. Retried while another process sets up the same new index:
-        SQLite answers "database is locked" at once, without waiting, to one of two
-        connections switching a new database to WAL together."""
-        deadline = time.monotonic() + 60.0
-        while True:
+        self._warned: set[Path] = set()  # problems already logged
+        self._index = Index(self.root, lambda db: index_files(self.root, db), read_only=read_only)
+        if self._index.read_only is None:
             try:
-                with self._connect() as db:
-                    # WAL lets readers and writers in other processes work at once (it is stored in
-                    # the file: set once); NORMAL keeps every commit atomic without an fsync per result.
-                    if db.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
-                        db.execute("PRAGMA journal_mode=WAL")
-                    db.execute("PRAGMA synchronous=NORMAL")
-                    db.executescript(_SCHEMA)
-                return
-            except sqlite3.OperationalError as error:
-                if "locked" not in str(error) or time.monotonic() > deadline:
-                    raise
-                time.sleep(0.005 + 0.02 * secrets.randbelow(100) / 100)
+                sweep_leftovers(self.root, self._index)
+            except StorageError as error:  # (a full disk, say): the history can still be read
+                logger.warning("Could not tidy up %s on opening: %s", self.root, error)
+
+    def _make_folders(self) -> str | None:
+        """Make the run directory and its folders; None, or why it can only be read."""
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise storage_error(error, self.root, "open (or make) the run directory") from error
+        if not os.access(self.root, os.R_OK | os.X_OK):
+            raise StorageError(
+                f"Could not open the run directory {self.root}: this process may not read it.",
+                path=self.root,
+                reason="unreadable",
+                hint=f"Check the owner and permissions of {self.root} (ls -ld), or pass another run_dir=.",
+            )
+        if not os.access(self.root, os.W_OK):
+            return why_read_only(self.root)
+        try:
+            (self.root / "inputs").mkdir(exist_ok=True)
+            (self.root / "images").mkdir(exist_ok=True)
+        except OSError as error:
+            if is_read_only(error):
+                return f"its folders cannot be made ({error.strerror})"
+            raise storage_error(error, self.root, "set up the run directory") from error
+        return None
 
     def __repr__(self) -> str:
-        return f"RunStore({str(self.root)!r})"
+        return f"RunStore({str(self.root)!r}{', read-only' if self.read_only else ''})"
 
-    @contextlib.contextmanager
-    def _connect(self) -> Iterator[sqlite3.Connection]:
-        """The index, for one transaction (committed on success), one thread at a time."""
-        with self._db_lock, self._db:
-            yield self._db
+    @property
+    def read_only(self) -> bool:
+        """Whether this run directory is open for reading only (a read-only mount, say); saving then raises StorageError."""
+        return self._index.read_only is not None
+
+    def _check_writable(self, doing: str, result: ImageResult | None = None, data: bytes | None = None) -> None:
+        if self._index.read_only is not None:
+            raise read_only_error(self.root, self._index.read_only, doing, result=result, data=data)
 
     def close(self) -> None:
         """Close the index; the files stay where they are."""
@@ -137,19 +139,16 @@ class RunStore:
             helper, self._helper = self._helper, None
         if helper is not None:
             helper.shutdown(wait=True)
-        with self._db_lock:
-            self._db.close()
+        self._index.close()
 
     # -- writing ---------------------------------------------------------------
 
-    def _copy_input(self, item: EncodedImage) -> dict[str, Any]:
+    @staticmethod
+    def _input_record(item: EncodedImage) -> dict[str, Any]:
         ext = "jpg" if item.format == "jpeg" else "png"
-        path = self.root / "inputs" / f"{item.sha256}.{ext}"
-        if not path.exists():
-            atomic_write(path, item.data)
         record: dict[str, Any] = {
             "sha256": item.sha256,
-            "file": f"inputs/{path.name}",
+            "file": f"inputs/{item.sha256}.{ext}",
             "format": item.format,
             "width": item.width,
             "height": item.height,
@@ -158,54 +157,10 @@ class RunStore:
             record["converted_from"] = item.converted_from
         return record
 
-    def _sweep_leftovers(self) -> None:
-        """Tidy up after processes that died mid-save (a killed kernel), in the two newest day folders.
-
-        A result whose sidecar and image are both in place but that has no index row (its process
-        died just before the commit) is indexed now: it is whole, and it was paid for. Temporary
-        files (here and in inputs/ and grids/), and sidecars whose image never came, are removed
-        once older than any save still under way could be: younger ones may be another process's.
-        """
-        deadline = time.time() - STALE_RESERVATION_S
-        try:
-            days = sorted(e.path for e in os.scandir(self.root / "images") if e.is_dir())[-2:]
-        except OSError:
-            days = []
-        for folder in (*days, self.root / "inputs", self.root / "grids"):
-            try:
-                entries = {e.name: e for e in os.scandir(folder)}
-            except OSError:
-                continue
-            for name, entry in entries.items():
-                with contextlib.suppress(OSError):
-                    if name.startswith(".") and name.endswith(".tmp") and entry.stat().st_mtime < deadline:
-                        os.unlink(entry.path)
-            if folder in days:
-                self._recover(Path(folder), entries, deadline)
-
-    def _recover(self, day: Path, entries: dict[str, os.DirEntry[str]], deadline: float) -> None:
-        """Index the whole results in ``day`` that have no row; remove its stale sidecars without an image."""
-        images = {name[: -len(".png")]: name for name in entries if name.endswith((".png", ".jpg")) and not name.startswith(".")}
-        sidecars = {name[: -len(".json")] for name in entries if name.endswith(".json") and not name.startswith(".")}
-        for stem in sidecars - images.keys():  # its process died between the sidecar and the image
-            with contextlib.suppress(OSError):
-                if entries[stem + ".json"].stat().st_mtime < deadline:
-                    os.unlink(entries[stem + ".json"].path)
-        if not images:
-            return
-        prefix = str(day.relative_to(self.root)) + os.sep  # as _insert writes the file column
-        with self._connect() as db:
-            # Results are filed under the day they were made: every created_at of that day starts "<day>T".
-            made_that_day = (f"{day.name}T", f"{day.name}U")
-            rows = db.execute("SELECT file FROM results WHERE created_at >= ? AND created_at < ?", made_that_day)
-            indexed = {row[0] for row in rows}
-            for stem, image in images.items():
-                if prefix + image in indexed or stem not in sidecars:
-                    continue
-                with contextlib.suppress(OSError, ValueError, KeyError, TypeError):  # its process died just before the commit
-                    meta = json.loads(Path(entries[stem + ".json"].path).read_bytes())
-                    if meta["file"] == image:
-                        self._insert(db, meta, day / image)
+    def _copy_input(self, item: EncodedImage) -> None:
+        path = self.root / self._input_record(item)["file"]
+        if not path.exists():
+            atomic_write(path, item.data)
 
     def _day_folder(self, now: datetime) -> Path:
         return self.root / "images" / f"{now:%Y-%m-%d}"
@@ -214,8 +169,10 @@ class RunStore:
         """Start making the temporary files of a result that is on its way (see the module docstring).
 
         Returns at once; the files are made by a helper thread. Pass the reservation to
-        :meth:`save`, or :meth:`Reservation.release` it if no result comes.
+        :meth:`save`, or :meth:`Reservation.release` it if no result comes. In a read-only
+        run directory this raises :class:`StorageError`, so that no request is paid for in vain.
         """
+        self._check_writable("save new results into")
         folder = self.root / "images" / time.strftime("%Y-%m-%d", time.gmtime())  # as _day_folder names it
         try:
             return Reservation(self._helper_executor().submit(ReservedFiles, folder))
@@ -247,18 +204,20 @@ class RunStore:
 
         ``fmt`` is the format ``data`` is in when the API sent another than was asked
         (``annotations["format_mismatch"]`` records it). ``reservation`` (the clients')
-        holds the result's files, made while its request was in flight.
+        holds the result's files, made while its request was in flight. If the disk
+        refuses (full, read-only, ...), :class:`StorageError` is raised with the result,
+        bytes and all, in ``error.result``, and no partial file is left behind.
         """
         fmt = fmt or prepared.output_format
         annotations: dict[str, Any] = {}
         if fmt != prepared.output_format:
             annotations["format_mismatch"] = {"asked": prepared.output_format, "received": fmt}
         result_id, path, now = self._new_location(prepared.prompt, fmt)
-
-        sources = [self._copy_input(s) for s in prepared.sources]
+        inputs = list(prepared.sources)
         mask = None
         if prepared.mask_file is not None and prepared.mask is not None:
-            mask = {**self._copy_input(prepared.mask_file), "coverage": round(prepared.mask.coverage, 6)}
+            inputs.append(prepared.mask_file)
+            mask = {**self._input_record(prepared.mask_file), "coverage": round(prepared.mask.coverage, 6)}
         result = ImageResult(
             id=result_id,
             path=path,
@@ -273,14 +232,28 @@ class RunStore:
             created_at=now.isoformat(timespec="milliseconds"),
             timings=timings,
             extras=extras,
-            sources=sources,
+            sources=[self._input_record(s) for s in prepared.sources],
             mask=mask,
             attempts=attempts,
             annotations=annotations,
             _data=data,
         )
-        self._write(result, data, reservation.take() if reservation is not None else None)
+        self._put(result, data, inputs, reservation)
         return result
+
+    def _put(self, result: ImageResult, data: bytes, inputs: list[EncodedImage], reservation: Reservation | None) -> None:
+        """Inputs, then the result's files and row; any failure is a StorageError that holds the result."""
+        try:
+            self._check_writable("save a result into", result, data)
+            folder = result.path.parent
+            if folder not in self._folders:  # (a folder removed later is made again by atomic_write)
+                folder.mkdir(parents=True, exist_ok=True)
+                self._folders.add(folder)
+            for item in inputs:
+                self._copy_input(item)
+            self._write(result, data, reservation.take() if reservation is not None else None)
+        except OSError as error:  # the files were cleaned up on the way: nothing half-written is left
+            raise storage_error(error, self.root, "save a result into", result=result, data=data) from error
 
     def _write(self, result: ImageResult, data: bytes, files: ReservedFiles | None = None) -> None:
         """Sidecar, then image, then index row: an image in place has its sidecar, a row has both files whole."""
@@ -298,21 +271,31 @@ class RunStore:
             except BaseException:
                 unlink_quietly(result.sidecar_path)
                 raise
-        with self._connect() as db:
-            self._insert(db, meta, result.path)
+        try:
+            self._index.run(lambda db: insert_row(db, self.root, meta, result.path), "index a result in")
+        except StorageError as error:  # the files are whole, in place: the next opening (or reindex) indexes them
+            raise StorageError(
+                f"{error.message} The result's image and sidecar are whole at {result.path}, and are indexed when the "
+                "run directory is next opened (or by store.reindex()); the result is also in this error's .result.",
+                path=error.path,
+                reason=error.reason,
+                result=result,
+                data=data,
+                hint=error.hint,
+            ) from error
 
     def _write_sidecar(self, result: ImageResult) -> None:
-        atomic_write(result.sidecar_path, json.dumps(result.metadata(), indent=2, ensure_ascii=False).encode())
+        self._check_writable("annotate a result in")
+        try:
+            atomic_write(result.sidecar_path, json.dumps(result.metadata(), indent=2, ensure_ascii=False).encode())
+        except OSError as error:
+            raise storage_error(error, self.root, "update a result's sidecar in", path=result.sidecar_path) from error
 
     def _new_location(self, prompt: str, fmt: str) -> tuple[str, Path, datetime]:
         now = datetime.now(timezone.utc)
         result_id = f"{now:%Y%m%dT%H%M%S}-{secrets.token_hex(4)}"
-        folder = self._day_folder(now)
-        if folder not in self._folders:  # (a folder removed later is made again by atomic_write)
-            folder.mkdir(parents=True, exist_ok=True)
-            self._folders.add(folder)
         ext = "jpg" if fmt == "jpeg" else "png"
-        return result_id, folder / f"{result_id}-{slugify(prompt)}.{ext}", now
+        return result_id, self._day_folder(now) / f"{result_id}-{slugify(prompt)}.{ext}", now
 
     def save_derived(
         self, parent: ImageResult, data: bytes, *, size: tuple[int, int], derivation: dict[str, Any]
@@ -337,7 +320,7 @@ class RunStore:
             _data=data,
             _image=None,
         )
-        self._write(result, data)
+        self._put(result, data, [], None)
         return result
 
     def annotate(self, result: ImageResult, **fields: Any) -> ImageResult:
@@ -354,54 +337,76 @@ class RunStore:
         self.annotate(result, mask_change=change)
         return change
 
-    def _insert(self, db: sqlite3.Connection, meta: dict[str, Any], path: Path) -> None:
-        db.execute(
-            "INSERT OR REPLACE INTO results VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                meta["id"],
-                meta["created_at"],
-                meta["endpoint"],
-                meta["prompt"],
-                meta.get("request_hash", ""),
-                str(path.relative_to(self.root)),
-                meta["format"],
-                meta["width"],
-                meta["height"],
-                meta.get("revised_prompt"),
-                meta.get("request_id"),
-                json.dumps(meta.get("params", {}), sort_keys=True),
-            ),
-        )
-
     def reindex(self) -> int:
         """Rebuild the index from the sidecars on disk; returns how many results it holds."""
-        count = 0
-        with self._connect() as db:
-            for sidecar in sorted((self.root / "images").glob("*/*.json")):
-                try:
-                    meta = json.loads(sidecar.read_text())
-                except (OSError, ValueError):
-                    continue
-                image = sidecar.with_name(meta.get("file", ""))
-                if image.is_file():
-                    self._insert(db, meta, image)
-                    count += 1
-        return count
+        self._check_writable("reindex")
+        return self._index.run(lambda db: index_files(self.root, db), "reindex")
+
+    # -- damage --------------------------------------------------------------------
+
+    def problems(self, *, deep: bool = False) -> list[Problem]:
+        """What is damaged or missing, result by result: each a :class:`Problem` with its path, what is wrong and the fix.
+
+        Index rows whose image or sidecar is missing, damaged or unreadable, rows that
+        disagree with their sidecar, and files the index lacks. Images are checked by
+        their first and last bytes (a truncated file lacks its end marker); ``deep``
+        reads every image whole. Results with a problem are left out of :meth:`find`.
+        """
+        sql = f"SELECT rowid, {', '.join(COLUMNS)} FROM results ORDER BY created_at, id"
+        rows = self._index.run(lambda db: db.execute(sql).fetchall())
+        return scan(self.root, rows, time.time() - STALE_RESERVATION_S, deep=deep)
+
+    def repair(self, *, deep: bool = False) -> list[Repair]:
+        """Fix every problem that can be fixed, and return what was done (a :class:`Repair` each).
+
+        A missing or damaged sidecar is rebuilt from the image (size, format) and the
+        index row (prompt, parameters, ...), a row from a whole sidecar and image.
+        What cannot be rebuilt is moved to ``quarantine/`` inside the run directory
+        (logged in ``quarantine/log.jsonl``); no image is ever deleted. Unreadable
+        files are left alone: :meth:`problems` still lists them.
+        """
+        self._check_writable("repair")
+        done = repair(self.root, self._index, self.problems(deep=deep))
+        self._warned.clear()
+        return done
+
+    def _report(self, problem: Problem) -> None:
+        if problem.path not in self._warned:
+            self._warned.add(problem.path)
+            logger.warning("A result in %s was left out: %s", self.root, problem)
 
     # -- reading -----------------------------------------------------------------
 
-    def _load(self, file: str) -> ImageResult:
-        path = self.root / file
-        meta = json.loads(path.with_suffix(".json").read_text())
-        return ImageResult.from_metadata(meta, path)
+    def _loaded(self, rows: list[tuple[Any, ...]]) -> list[ImageResult]:
+        """The results of (rowid, id, file) rows that load whole; the others are reported and left out."""
+        found = []
+        for rowid, result_id, file in rows:
+            try:
+                found.append(load_result(self.root, result_id, file, rowid=rowid))
+            except Damaged as damaged:
+                self._report(damaged.problem)
+        return found
 
     def get(self, result_id: str) -> ImageResult:
-        """The result with this id; KeyError if there is none."""
-        with self._connect() as db:
-            row = db.execute("SELECT file FROM results WHERE id = ?", (result_id,)).fetchone()
+        """The result with this id; KeyError if there is none.
+
+        StorageError if its sidecar is missing or damaged, or its image is missing (see
+        :meth:`problems`). Asked for by id, a result whose image is there is returned even
+        if those bytes are damaged; :meth:`find` and iteration leave such results out.
+        """
+        sql = "SELECT rowid, id, file FROM results WHERE id = ?"
+        row = self._index.run(lambda db: db.execute(sql, (result_id,)).fetchone())
         if row is None:
             raise KeyError(result_id)
-        return self._load(row[0])
+        try:
+            return load_result(self.root, row[1], row[2], rowid=row[0], content=False)
+        except Damaged as damaged:
+            self._report(damaged.problem)
+            problem = damaged.problem
+            reason = {"image_missing": "missing", "sidecar_missing": "missing"}.get(problem.kind, problem.kind)
+            reason = reason if reason in ("missing", "unreadable") else "damaged"
+            message = f"Result {result_id} cannot be loaded: {problem.what} ({problem.path})"
+            raise StorageError(message, path=problem.path, reason=reason, hint=problem.fix) from None
 
     def find(
         self,
@@ -413,34 +418,23 @@ class RunStore:
         limit: int | None = None,
         newest_first: bool = True,
     ) -> list[ImageResult]:
-        """Past results, filtered: ``prompt`` matches a substring (case-insensitive), the rest exactly."""
-        clauses: list[str] = []
-        values: list[Any] = []
-        if prompt is not None:
-            clauses.append("instr(lower(prompt), lower(?)) > 0")
-            values.append(prompt)
-        if endpoint is not None:
-            clauses.append("endpoint = ?")
-            values.append(endpoint)
-        if request_hash is not None:
-            clauses.append("request_hash = ?")
-            values.append(request_hash)
-        if since is not None:
-            if isinstance(since, datetime):
-                since = (since if since.tzinfo else since.replace(tzinfo=timezone.utc)).astimezone(timezone.utc)
-                since = since.isoformat(timespec="milliseconds")
-            clauses.append("created_at >= ?")
-            values.append(since)
-        sql = "SELECT file FROM results"
-        if clauses:
-            sql += " WHERE " + " AND ".join(clauses)
-        sql += f" ORDER BY created_at {'DESC' if newest_first else 'ASC'}, id {'DESC' if newest_first else 'ASC'}"
-        if limit is not None:
-            sql += " LIMIT ?"
-            values.append(int(limit))
-        with self._connect() as db:
-            files = [row[0] for row in db.execute(sql, values)]
-        return [self._load(f) for f in files]
+        """Past results, filtered: ``prompt`` matches a substring (case-insensitive), the rest exactly.
+
+        A result whose files are damaged or missing is left out, with a warning (see :meth:`problems`).
+        """
+        sql, values = find_query(prompt, endpoint, request_hash, since, newest_first)
+        if limit is None or int(limit) < 0:
+            return self._loaded(self._index.run(lambda db: db.execute(sql, values).fetchall()))
+        found: list[ImageResult] = []
+        offset = 0
+        while len(found) < int(limit):  # as many as asked for, damaged ones left out
+            page = [*values, int(limit) - len(found), offset]
+            rows = self._index.run(lambda db: db.execute(sql + " LIMIT ? OFFSET ?", page).fetchall())
+            if not rows:
+                break
+            offset += len(rows)
+            found += self._loaded(rows)
+        return found
 
     def latest(self) -> ImageResult | None:
         """The newest result, or None in an empty store."""
@@ -448,9 +442,9 @@ class RunStore:
         return found[0] if found else None
 
     def __len__(self) -> int:
-        with self._connect() as db:
-            return int(db.execute("SELECT COUNT(*) FROM results").fetchone()[0])
+        """How many results the index holds (those with a problem included: see :meth:`problems`)."""
+        return int(self._index.run(lambda db: db.execute("SELECT COUNT(*) FROM results").fetchone()[0]))
 
     def __iter__(self) -> Iterator[ImageResult]:
-        """Every result, oldest first."""
+        """Every result that loads whole, oldest first."""
         return iter(self.find(newest_first=False))

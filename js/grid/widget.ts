@@ -1,4 +1,4 @@
-// anywidget entry of the comparison grid's widget (Python: anyfast_widget/_grid_view.py;
+// anywidget entry of the comparison grid's widget (Python: anyfast_widget/grid/_view.py;
 // contract: js/grid/README.md). Python owns the state; this view shows it and turns clicks
 // and keys into messages. Pictures come as binary buffers into a cache kept per model, so
 // every view of the grid (and every re-render) shares them.

@@ -3,35 +3,35 @@ import { canRedo, canUndo, extraOps, pushOp, redo, undo, type History } from "./
 import type { Op } from "./types";
 
 const stroke = (x: number): Op => ({ op: "stroke", points: [x, x], radius: 5, mode: "paint" });
-const empty: History = { ops: [], redo: [] };
+const empty: History = { mask_edits: [], mask_redo: [] };
 
 describe("history", () => {
   it("appends a new op and drops the redo list", () => {
-    const state: History = { ops: [stroke(1)], redo: [stroke(2)] };
+    const state: History = { mask_edits: [stroke(1)], mask_redo: [stroke(2)] };
     const next = pushOp(state, { op: "invert" });
-    expect(next.ops).toEqual([stroke(1), { op: "invert" }]);
-    expect(next.redo).toEqual([]);
-    expect(state.ops).toHaveLength(1); // not mutated
+    expect(next.mask_edits).toEqual([stroke(1), { op: "invert" }]);
+    expect(next.mask_redo).toEqual([]);
+    expect(state.mask_edits).toHaveLength(1); // not mutated
   });
 
   it("undo moves the last op to redo; redo moves it back", () => {
     let state = pushOp(pushOp(pushOp(empty, stroke(1)), stroke(2)), { op: "clear" });
     state = undo(state);
-    expect(state.ops).toEqual([stroke(1), stroke(2)]);
-    expect(state.redo).toEqual([{ op: "clear" }]);
+    expect(state.mask_edits).toEqual([stroke(1), stroke(2)]);
+    expect(state.mask_redo).toEqual([{ op: "clear" }]);
     state = undo(state);
-    expect(state.ops).toEqual([stroke(1)]);
-    expect(state.redo).toEqual([{ op: "clear" }, stroke(2)]); // most recent last
+    expect(state.mask_edits).toEqual([stroke(1)]);
+    expect(state.mask_redo).toEqual([{ op: "clear" }, stroke(2)]); // most recent last
     state = redo(state);
-    expect(state.ops).toEqual([stroke(1), stroke(2)]);
-    expect(state.redo).toEqual([{ op: "clear" }]);
+    expect(state.mask_edits).toEqual([stroke(1), stroke(2)]);
+    expect(state.mask_redo).toEqual([{ op: "clear" }]);
     state = redo(state);
-    expect(state).toEqual({ ops: [stroke(1), stroke(2), { op: "clear" }], redo: [] });
+    expect(state).toEqual({ mask_edits: [stroke(1), stroke(2), { op: "clear" }], mask_redo: [] });
   });
 
   it("a new op after an undo makes redo impossible", () => {
     const state = pushOp(undo(pushOp(pushOp(empty, stroke(1)), stroke(2))), stroke(3));
-    expect(state.ops).toEqual([stroke(1), stroke(3)]);
+    expect(state.mask_edits).toEqual([stroke(1), stroke(3)]);
     expect(canRedo(state)).toBe(false);
   });
 

@@ -1,35 +1,36 @@
-// Pure: the mask's edit history. `ops` are applied in order on top of the base mask;
-// `redo` holds undone ops, most recent last. Undo and redo move one op between them,
-// so both lists together always describe every edit the user made since the last reset.
+// Pure: the mask's edit history, as the traits of the same names hold it. `mask_edits`
+// are applied in order on top of the base mask; `mask_redo` holds undone ops, most recent
+// last. Undo and redo move one op between them, so both lists together always describe
+// every edit the user made since the last reset.
 import type { Op } from "./types";
 
-export type History = { ops: Op[]; redo: Op[] };
+export type History = { mask_edits: Op[]; mask_redo: Op[] };
 
 /** A new edit: appended, and the redo list is dropped (it no longer follows from here). */
 export function pushOp(history: History, op: Op): History {
-  return { ops: [...history.ops, op], redo: [] };
+  return { mask_edits: [...history.mask_edits, op], mask_redo: [] };
 }
 
 export function canUndo(history: History): boolean {
-  return history.ops.length > 0;
+  return history.mask_edits.length > 0;
 }
 
 export function canRedo(history: History): boolean {
-  return history.redo.length > 0;
+  return history.mask_redo.length > 0;
 }
 
 /** Move the last op to the redo list; unchanged (same object) when there is nothing to undo. */
 export function undo(history: History): History {
   if (!canUndo(history)) return history;
-  const last = history.ops[history.ops.length - 1];
-  return { ops: history.ops.slice(0, -1), redo: [...history.redo, last] };
+  const last = history.mask_edits[history.mask_edits.length - 1];
+  return { mask_edits: history.mask_edits.slice(0, -1), mask_redo: [...history.mask_redo, last] };
 }
 
 /** Move the most recently undone op back; unchanged when there is nothing to redo. */
 export function redo(history: History): History {
   if (!canRedo(history)) return history;
-  const next = history.redo[history.redo.length - 1];
-  return { ops: [...history.ops, next], redo: history.redo.slice(0, -1) };
+  const next = history.mask_redo[history.mask_redo.length - 1];
+  return { mask_edits: [...history.mask_edits, next], mask_redo: history.mask_redo.slice(0, -1) };
 }
 
 /** The ops after `prefix` when `ops` starts with it (same ops, same order), otherwise null. */

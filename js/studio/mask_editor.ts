@@ -28,9 +28,9 @@ export function maskEditor(model: Model, root: HTMLElement, cleanups: Cleanups):
   cleanups.add(() => urls.clear());
   const layer = new MaskLayer();
 
-  const history = (): History => ({ ops: list(model, "ops"), redo: list(model, "redo") });
+  const history = (): History => ({ mask_edits: list(model, "mask_edits"), mask_redo: list(model, "mask_redo") });
   const setHistory = (next: History) => {
-    if (next !== history()) commit(model, { ops: next.ops, redo: next.redo });
+    if (next !== history()) commit(model, { mask_edits: next.mask_edits, mask_redo: next.mask_redo });
   };
   const source = (): Size | null => {
     const first = list(model, "source_cards")[0];
@@ -108,7 +108,7 @@ export function maskEditor(model: Model, root: HTMLElement, cleanups: Cleanups):
     const has = source() !== null && canvasSize().width > 0;
     empty.hidden = has;
     toolbar.hidden = stageBox.hidden = !has;
-    layer.setGeometry(canvasSize(), source() ?? canvasSize(), list(model, "ops"));
+    layer.setGeometry(canvasSize(), source() ?? canvasSize(), list(model, "mask_edits"));
     const bounds = radiusBounds(source());
     size.min = String(bounds.min);
     size.max = String(bounds.max);
@@ -126,13 +126,13 @@ export function maskEditor(model: Model, root: HTMLElement, cleanups: Cleanups):
     const token = ++baseToken;
     decodeImage(bytes)
       .then((bitmap) => {
-        if (token === baseToken) layer.setBase(bitmap, list(model, "ops"));
+        if (token === baseToken) layer.setBase(bitmap, list(model, "mask_edits"));
       })
       .catch((error) => console.error("anyfast-studio: base_mask is not an image", error));
   }, cleanups);
 
-  watch(model, ["ops", "redo"], () => {
-    layer.setOps(list(model, "ops"));
+  watch(model, ["mask_edits", "mask_redo"], () => {
+    layer.setOps(list(model, "mask_edits"));
     undoButton.disabled = !canUndo(history());
     redoButton.disabled = !canRedo(history());
   }, cleanups);

@@ -1,6 +1,6 @@
-// The mask as the user sees it: base_mask, then every op in order, drawn at canvas_size.
+// The mask as the user sees it: base_mask, then every op of mask_edits in order, drawn at canvas_size.
 //
-// Two canvases of the same size: `committed` (off screen) holds base_mask + ops exactly,
+// Two canvases of the same size: `committed` (off screen) holds base_mask + mask_edits exactly,
 // `canvas` (on screen, data-testid="mask-layer") is a copy of it plus the stroke being
 // drawn. Ending or cancelling a live stroke copies `committed` back, so the on-screen
 // pixels always equal what the ops describe once the pointer is up.

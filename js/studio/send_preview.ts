@@ -8,6 +8,8 @@ import type { MaskTools, Model } from "./types";
 import type { ViolationSlots } from "./violations";
 
 const DEFAULT_TOOLS: MaskTools = { grow: 0, feather: 0, keep_outside: false };
+const MAX_GROW = 64; // px, both ways: Python refuses more (studio/_limits.py)
+const MAX_FEATHER = 256; // px
 
 export function sendPreview(model: Model, violations: ViolationSlots, cleanups: Cleanups): HTMLElement {
   const urls = new UrlCache();
@@ -18,9 +20,9 @@ export function sendPreview(model: Model, violations: ViolationSlots, cleanups: 
   const coverage = h("p", { class: "afs-coverage", "data-testid": "coverage" });
   const checks = h("ul", { class: "afs-checks", "data-testid": "mask-checks", "aria-label": "Mask checks" });
 
-  const grow = h("input", { type: "number", step: 1, min: -256, max: 256, "data-testid": "mask-grow", "aria-label": "Grow the mask by this many pixels (negative shrinks)" });
+  const grow = h("input", { type: "number", step: 1, min: -MAX_GROW, max: MAX_GROW, "data-testid": "mask-grow", "aria-label": "Grow the mask by this many pixels (negative shrinks)" });
   const growRange = h("input", { type: "range", step: 1, min: -64, max: 64, "data-testid": "mask-grow-range", "aria-label": "Grow or shrink the mask" });
-  const feather = h("input", { type: "number", step: 1, min: 0, max: 256, "data-testid": "mask-feather", "aria-label": "Feather the seam by this many pixels" });
+  const feather = h("input", { type: "number", step: 1, min: 0, max: MAX_FEATHER, "data-testid": "mask-feather", "aria-label": "Feather the seam by this many pixels" });
   const featherRange = h("input", { type: "range", step: 1, min: 0, max: 64, "data-testid": "mask-feather-range", "aria-label": "Feather the seam" });
   const keepOutside = h("input", { type: "checkbox", "data-testid": "mask-keep-outside" });
 
@@ -86,17 +88,18 @@ export function sendPreview(model: Model, violations: ViolationSlots, cleanups: 
     model.set("mask_tools", { ...toolsOf(), ...change });
     if (save) model.save_changes();
   };
-  const integer = (input: HTMLInputElement, min: number) => {
+  // Within the fields' bounds, which are Python's limits (js/README.md): a value typed beyond them is clamped here.
+  const integer = (input: HTMLInputElement, min: number, max: number) => {
     const value = Math.round(Number(input.value));
-    return Number.isFinite(value) ? Math.max(min, value) : 0;
+    return Number.isFinite(value) ? Math.min(max, Math.max(min, value)) : 0;
   };
   // Sliders update the view while dragging and send once on release; number fields send on commit.
-  cleanups.listen(growRange, "input", () => setTools({ grow: integer(growRange, -256) }, false));
-  cleanups.listen(growRange, "change", () => setTools({ grow: integer(growRange, -256) }, true));
-  cleanups.listen(grow, "change", () => setTools({ grow: integer(grow, -256) }, true));
-  cleanups.listen(featherRange, "input", () => setTools({ feather: integer(featherRange, 0) }, false));
-  cleanups.listen(featherRange, "change", () => setTools({ feather: integer(featherRange, 0) }, true));
-  cleanups.listen(feather, "change", () => setTools({ feather: integer(feather, 0) }, true));
+  cleanups.listen(growRange, "input", () => setTools({ grow: integer(growRange, -MAX_GROW, MAX_GROW) }, false));
+  cleanups.listen(growRange, "change", () => setTools({ grow: integer(growRange, -MAX_GROW, MAX_GROW) }, true));
+  cleanups.listen(grow, "change", () => setTools({ grow: integer(grow, -MAX_GROW, MAX_GROW) }, true));
+  cleanups.listen(featherRange, "input", () => setTools({ feather: integer(featherRange, 0, MAX_FEATHER) }, false));
+  cleanups.listen(featherRange, "change", () => setTools({ feather: integer(featherRange, 0, MAX_FEATHER) }, true));
+  cleanups.listen(feather, "change", () => setTools({ feather: integer(feather, 0, MAX_FEATHER) }, true));
   cleanups.listen(keepOutside, "change", () => setTools({ keep_outside: keepOutside.checked }, true));
   return panel;
 }

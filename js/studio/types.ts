@@ -79,8 +79,8 @@ export interface Traits {
   prompt: string;
   params: Params;
   variants: number;
-  ops: Op[];
-  redo: Op[];
+  mask_edits: Op[];
+  mask_redo: Op[];
   brush: Brush;
   mask_tools: MaskTools;
   // written by Python only

@@ -529,7 +529,8 @@ class NotebookPage:
                 const ran = prompts.map((t, i) => /\[\d+\]/.test(t) && (before === null || t !== before[i]));
                 if (ran.every(Boolean)) return {failed: -1};
                 const last = ran.lastIndexOf(true);
-                if (last >= 0 && cells[last].querySelector('.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]')) {
+                const stderr = '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]';
+                if (last >= 0 && cells[last].querySelector(stderr)) {
                     return {failed: last};
                 }
                 return false;

@@ -58,9 +58,9 @@ def draw(page, box, points) -> None:
     page.mouse.up()
 
 
-def ops_count(nb) -> tuple[int, int]:
-    ops, redo = nb.add_cell("print(len(studio.ops), len(studio.redo))").split()
-    return int(ops), int(redo)
+def mask_edit_counts(nb) -> tuple[int, int]:
+    edits, undone = nb.add_cell("print(len(studio.mask_edits), len(studio.mask_redo))").split()
+    return int(edits), int(undone)
 
 
 def test_strokes_drawn_in_the_browser_are_the_mask_python_rasterizes(jupyter_server, open_notebook, ui, page):
@@ -80,7 +80,7 @@ def test_strokes_drawn_in_the_browser_are_the_mask_python_rasterizes(jupyter_ser
     page.click("[data-testid=brush-paint]")
     expect(page.locator("[data-testid=coverage]")).not_to_have_text("", timeout=30_000)
     nb.wait_for_kernel_idle()
-    assert ops_count(nb) == (3, 0)
+    assert mask_edit_counts(nb) == (3, 0)
 
     width, height, bits = nb.add_cell(PYTHON_MASK).split()
     python = unpack(bits, int(width), int(height))
@@ -141,18 +141,18 @@ def test_undo_redo_and_a_second_view_share_the_mask(jupyter_server, open_noteboo
     draw(page, box, [(60 + 10 * i, 60 + 5 * i) for i in range(30)])
     draw(page, box, [(300, 40 + 8 * i) for i in range(20)])
     nb.wait_for_kernel_idle()
-    assert ops_count(nb) == (2, 0)
+    assert mask_edit_counts(nb) == (2, 0)
 
     page.locator("[data-testid=studio]").first.focus()
     page.keyboard.press("Control+z")
     expect(page.locator("[data-testid=mask-redo]").first).to_be_enabled()
     nb.wait_for_kernel_idle()
-    assert ops_count(nb) == (1, 1)
+    assert mask_edit_counts(nb) == (1, 1)
     page.locator("[data-testid=studio]").first.focus()
     page.keyboard.press("Control+Shift+z")
     expect(page.locator("[data-testid=mask-redo]").first).to_be_disabled()
     nb.wait_for_kernel_idle()
-    assert ops_count(nb) == (2, 0)
+    assert mask_edit_counts(nb) == (2, 0)
 
     layers = page.evaluate(
         """() => [...document.querySelectorAll('[data-testid=mask-layer]')].map(c => {

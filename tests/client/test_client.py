@@ -82,7 +82,8 @@ def test_url_results_are_downloaded_without_the_key(client, anyfast_simulator):
 def test_only_the_spec_fields_are_sent(client, anyfast_simulator):
     client.generate("a fox", size="1024x1536", quality="high", moderation="low")
     sent = anyfast_simulator.api_requests[-1].fields
-    assert set(sent) <= {"model", "prompt", "size", "quality", "output_format", "output_compression", "moderation", "response_format"}
+    fields = {"model", "prompt", "size", "quality", "output_format", "output_compression", "moderation", "response_format"}
+    assert set(sent) <= fields
     assert sent["model"] == "gpt-image-2-c" and "n" not in sent
 
 
@@ -258,7 +259,8 @@ def test_a_stalled_server_times_out(anyfast_simulator, run_dir):
 
 def test_an_expired_download_link(anyfast_simulator, run_dir):
     anyfast_simulator.url_ttl = 0.0
-    with Client(api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir, retry=FAST_RETRY) as client:
+    sim = anyfast_simulator
+    with Client(api_key=sim.api_key, base_url=sim.base_url, run_dir=run_dir, retry=FAST_RETRY) as client:
         with pytest.raises(DownloadError) as info:
             client.generate("gone", response_format="url")
     assert info.value.status == 403 and "b64_json" in info.value.hint

@@ -104,7 +104,8 @@ def test_a_jpeg_becomes_png_when_a_mask_needs_it():
     [
         (b"", "empty"),
         (b"this is a text file, renamed to .png", "not an image"),
-        (encode(Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)), "PNG")[:2000], "truncated"),
+        (encode(Image.fromarray(np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8)), "PNG")[:2000],
+         "truncated"),
     ],
 )
 def test_unreadable_inputs_give_a_clear_error(data, words):

@@ -159,20 +159,80 @@ def test_what_format_size_writes_passes_the_wire_check_exactly_when_it_is_valid(
     assert size_violations(size, wire=True) == size_violations(size)
 
 
-def test_a_json_null_is_an_absent_optional_field_and_a_missing_required_one():
-    nulls = {"size": None, "quality": None, "output_format": None, "output_compression": None,
-             "moderation": None, "response_format": None}
-    assert check_params("generations", {"model": MODEL, "prompt": "x", **nulls}, wire=True) == []
-    assert wire_fields("generations", {"model": MODEL, "prompt": "x", **nulls}) == {"model": MODEL, "prompt": "x"}
-    # null compression beside jpeg, or jpeg beside a null format: nothing is wasted, nothing is wrong
-    assert check_params("generations", {"model": MODEL, "prompt": "x", "output_format": None, "output_compression": None}, wire=True) == []
+def test_a_json_null_is_a_value_of_the_wrong_type_and_a_missing_required_one():
+    # The spec declares every field a string (or, output_compression, an integer) and none nullable: a null is refused
+    # with the rule any other wrong type breaks (this used to be read as an absent field, which the spec does not allow).
+    expected = {"size": "format", "quality": "enum", "output_format": "enum", "output_compression": "range",
+                "moderation": "enum", "response_format": "enum"}  # fmt: skip
+    for field, rule in expected.items():
+        [v] = check_params("generations", {"model": MODEL, "prompt": "x", field: None}, wire=True)
+        assert (v.field, v.rule) == (field, rule), field
+        assert v.message.startswith("null is not") and "leave the field out" in v.fix, v
+        lenient = check_params("generations", {"model": MODEL, "prompt": "x", field: None}, strict=False, wire=True)
+        assert rules_broken(lenient) == {(field, rule)}, "the API's own rule, not the client's prudence"
+    for field in ("size", "output_format", "output_compression", "response_format"):
+        assert rules_broken(check_params("edits", {"model": MODEL, "prompt": "x", field: None}, wire=True)) == {
+            (field, expected[field])
+        }
+    nulls = {"model": MODEL, "prompt": "x", **{field: None for field in expected}}
+    assert rules_broken(check_params("generations", nulls, wire=True)) == set(expected.items())
     [prompt] = check_params("generations", {"model": MODEL, "prompt": None}, wire=True)
     assert (prompt.field, prompt.rule, prompt.message) == ("prompt", "required", "the prompt is missing.")
     assert rules_broken(check_params("edits", {"model": None, "prompt": "x"}, wire=True)) == {("model", "required")}
     # A field the endpoint does not take is refused whatever its value.
-    assert rules_broken(check_params("generations", {"model": MODEL, "prompt": "x", "n": None}, wire=True)) == {("n", "unknown_field")}
-    assert rules_broken(check_params("edits", {"model": MODEL, "prompt": "x", "quality": None}, wire=True)) == {("quality", "unknown_field")}
-    assert wire_fields("edits", {"quality": None, "size": None}) == {"quality": None}
+    n_null = {"model": MODEL, "prompt": "x", "n": None}
+    quality_null = {"model": MODEL, "prompt": "x", "quality": None}
+    assert rules_broken(check_params("generations", n_null, wire=True)) == {("n", "unknown_field")}
+    assert rules_broken(check_params("edits", quality_null, wire=True)) == {("quality", "unknown_field")}
+    assert wire_fields("edits", {"quality": None, "size": None}) == {"quality": None, "size": None}
+
+
+def test_an_integer_is_json_schemas_integer_and_form_text_is_read_as_a_number():
+    from anyfast_widget.core._rules import read_form_fields
+
+    def compression(value, **extra):
+        return rules_broken(check_params("generations", {"model": MODEL, "prompt": "x", "output_format": "jpeg",
+                                                         "output_compression": value, **extra}, wire=True))  # fmt: skip
+
+    for whole in (80, 80.0, 0.0, -0.0, 100.0, 1e2):
+        assert compression(whole) == set(), whole
+        assert check_params("generations", {"prompt": "x", "output_format": "jpeg", "output_compression": whole}) == []
+    for bad in (80.5, 100.5, 101.0, -1.0, float("inf"), float("nan"), True, "80", None, 1e300):
+        assert compression(bad) == {("output_compression", "range")}, bad
+    fields = wire_fields("generations", {"model": MODEL, "prompt": "x", "output_compression": 80.0, "size": "1024x1024"})
+    assert fields == {"model": MODEL, "prompt": "x", "output_compression": 80, "size": "1024x1024"}
+    assert type(fields["output_compression"]) is int
+    read = {text: read_form_fields({"prompt": "50", "output_compression": text})["output_compression"]
+            for text in ("50", "50.0", " 50 ", "5e1", "+50", "050", "50.5", "high", "", "1" * 41, "٥٠", "5_0", "nan")
+            }  # fmt: skip
+    assert read == {"50": 50, "50.0": 50, " 50 ": 50, "5e1": 50, "+50": 50, "050": 50, "50.5": 50.5, "high": "high",
+                    "": "", "1" * 41: "1" * 41, "٥٠": "٥٠", "5_0": "5_0", "nan": "nan"}  # fmt: skip
+    assert all(type(read[t]) is int for t in ("50", "50.0", "5e1"))
+    assert read_form_fields({"prompt": "50"}) == {"prompt": "50"}, "only the spec's integer fields are numbers"
+
+
+def test_only_the_endpoints_own_media_type_is_its_body():
+    from anyfast_widget.core._rules import MEDIA_TYPES, media_type
+
+    assert MEDIA_TYPES == {"generations": "application/json", "edits": "multipart/form-data"}
+    for header in ("application/json", "application/json; charset=utf-8", "Application/JSON;charset=UTF-8", " application/json "):
+        assert media_type(header) == "application/json", header
+    for header in ("application/jsonx", "application/json-patch+json", "text/json", "application/x-www-form-urlencoded",
+                   "application/json, text/plain", "", None):  # fmt: skip
+        assert media_type(header) != "application/json", header
+    assert media_type("multipart/form-data; boundary=abc") == "multipart/form-data"
+    assert media_type("multipart/form-datax; boundary=abc") != "multipart/form-data"
+
+
+def test_a_bearer_key_follows_one_or_more_spaces_after_a_scheme_in_any_case():
+    from anyfast_widget.core._rules import bearer_key
+
+    for header in ("Bearer sk-1", "Bearer  sk-1", "Bearer     sk-1", "bearer sk-1", "BEARER sk-1", "BeArEr sk-1", " Bearer sk-1"):
+        assert bearer_key(header) == "sk-1", header
+    assert bearer_key("Bearer abc+/_~.-xyz==") == "abc+/_~.-xyz=="
+    for header in (None, "", "Bearer", "Bearer ", "Bearersk-1", "Bearer\tsk-1", "Basic sk-1", "Bearer sk-1 extra",
+                   "Bearer sk 1", "Token sk-1", "Bearer sk-1=x", "Bearer ſk-1", "Beаrer sk-1"):  # fmt: skip
+        assert bearer_key(header) is None, header
 
 
 def test_a_users_settings_are_checked_as_before():

@@ -84,7 +84,7 @@ def test_a_base_mask_of_another_size_is_refused():
 
 # -- ops, as the frontend sends them ----------------------------------------------
 
-from anyfast_widget.core._strokes import apply_op, apply_ops, parse_op  # noqa: E402
+from anyfast_widget.core._mask_edits import apply_op, apply_ops, parse_op  # noqa: E402
 
 
 def stroke_op(stroke: Stroke) -> dict:

@@ -71,7 +71,8 @@ def test_edit_only_fields_are_checked_per_endpoint(grid_kwargs):
 def test_running_the_same_grid_again_sends_nothing(grid_kwargs, anyfast_simulator):
     first = compare("a fox", rows=prompts(["a fox", "a wolf"]), cols={"quality": ["low", "high"]}, repeats=2, **grid_kwargs)
     assert anyfast_simulator.request_count() == 8
-    again = compare("a fox", rows=prompts(["a fox", "a wolf"]), cols={"quality": ["low", "high"]}, repeats=2, run=False, **grid_kwargs)
+    axes = {"rows": prompts(["a fox", "a wolf"]), "cols": {"quality": ["low", "high"]}}
+    again = compare("a fox", **axes, repeats=2, run=False, **grid_kwargs)
     plan = again.plan()
     assert (plan.requests, plan.cached, plan.to_send) == (8, 8, 0)
     again.run()
@@ -91,7 +92,8 @@ def test_failed_cells_show_their_error_and_retry_alone(anyfast_simulator, run_di
 
     async def scenario():
         retry = RetryPolicy(max_retries=1, initial_backoff=0.01)
-        async with AsyncClient(anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir, retry=retry) as client:
+        sim = anyfast_simulator
+        async with AsyncClient(sim.api_key, base_url=sim.base_url, run_dir=run_dir, retry=retry) as client:
             grid = compare("a fox", cols={"quality": ["low", "high"]}, client=client, concurrency=1, progress=False)
             await grid
             assert [c.status for c in grid.cells] == ["error", "done"]
@@ -117,7 +119,8 @@ def test_a_moderation_blocked_cell_is_never_sent_again_by_itself(grid_kwargs, an
 
 def test_over_50_requests_need_confirmation(grid_kwargs, anyfast_simulator):
     with pytest.raises(ConfirmationRequired, match="51 requests"):
-        compare("a fox", rows={"quality": ["low", "medium", "high"]}, cols=replace("fox", [f"fox{i}" for i in range(17)]), **grid_kwargs)
+        cols = replace("fox", [f"fox{i}" for i in range(17)])
+        compare("a fox", rows={"quality": ["low", "medium", "high"]}, cols=cols, **grid_kwargs)
     assert anyfast_simulator.request_count() == 0
 
 
@@ -143,7 +146,8 @@ def test_an_edit_grid_over_masks_measures_inside_and_outside(grid_kwargs, anyfas
     top[:300] = True
     left = np.zeros((1024, 1024), bool)
     left[:, :300] = True
-    grid = compare("make it night", sources=[gradient(1024, 1024)], cols=masks([top, left], labels=["top", "left"]), **grid_kwargs)
+    cols = masks([top, left], labels=["top", "left"])
+    grid = compare("make it night", sources=[gradient(1024, 1024)], cols=cols, **grid_kwargs)
     records = grid.to_records()
     assert [r["column"] for r in records] == ["top", "left"]
     assert all(r["change_inside"] > 0.5 and 0 < r["change_outside"] < r["change_inside"] for r in records)
@@ -174,7 +178,8 @@ def test_unknown_axis_fields_are_refused():
 def test_the_studio_compares_from_its_own_settings(anyfast_simulator, run_dir):
     from anyfast_widget import ImageStudio
 
-    studio = ImageStudio("a fox", api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir, size="1536x1024")
+    sim = anyfast_simulator
+    studio = ImageStudio("a fox", api_key=sim.api_key, base_url=sim.base_url, run_dir=run_dir, size="1536x1024")
     grid = studio.compare(cols={"quality": ["low", "high"]}, progress=False)
     assert [c.prepared.params["size"] for c in grid.cells] == ["1536x1024", "1536x1024"]
     assert grid.store.root == studio.store.root and all(c.status == "done" for c in grid.cells)
@@ -184,7 +189,8 @@ def test_the_studio_compares_from_its_own_settings(anyfast_simulator, run_dir):
 
 
 def test_the_contact_sheet_layout_matches_the_grid(grid_kwargs, tmp_path):
-    grid = compare("a fox", rows={"quality": ["low", "high"]}, cols=replace("fox", ["fox", "owl", "hare"]), repeats=2, **grid_kwargs)
+    cols = replace("fox", ["fox", "owl", "hare"])
+    grid = compare("a fox", rows={"quality": ["low", "high"]}, cols=cols, repeats=2, **grid_kwargs)
     (sheet,) = grid.contact_sheets(cell_size=128)
     assert len(sheet.boxes) == 2 * 3 * 2
     for (page, row, col, repeat), (x0, y0, x1, y1) in sheet.boxes.items():
@@ -200,9 +206,11 @@ def test_the_contact_sheet_layout_matches_the_grid(grid_kwargs, tmp_path):
 
 
 def test_large_grids_split_into_sheets_instead_of_shrinking(grid_kwargs, tmp_path):
-    grid = compare("a fox", cols=replace("fox", [f"fox {i}" for i in range(8)]), pages={"quality": ["low", "high"]}, **grid_kwargs)
+    cols = replace("fox", [f"fox {i}" for i in range(8)])
+    grid = compare("a fox", cols=cols, pages={"quality": ["low", "high"]}, **grid_kwargs)
     sheets = grid.contact_sheets(cell_size=64, max_cols=6)
-    assert [(s.page, list(s.cols)) for s in sheets] == [(0, [0, 1, 2, 3, 4, 5]), (0, [6, 7]), (1, [0, 1, 2, 3, 4, 5]), (1, [6, 7])]
+    first_six = [0, 1, 2, 3, 4, 5]
+    assert [(s.page, list(s.cols)) for s in sheets] == [(0, first_six), (0, [6, 7]), (1, first_six), (1, [6, 7])]
     paths = grid.save_contact_sheets(tmp_path / "sheet.png", cell_size=64, max_cols=6)
     assert [p.name for p in paths] == ["sheet-1.png", "sheet-2.png", "sheet-3.png", "sheet-4.png"]
 
@@ -231,6 +239,7 @@ def test_json_and_csv_hold_one_record_per_request(grid_kwargs, tmp_path):
 
 
 def test_outside_a_notebook_a_grid_shows_a_progress_bar(anyfast_simulator, run_dir, capsys):
-    compare("a fox", cols={"quality": ["low", "high"]}, api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir)
+    sim = anyfast_simulator
+    compare("a fox", cols={"quality": ["low", "high"]}, api_key=sim.api_key, base_url=sim.base_url, run_dir=run_dir)
     err = capsys.readouterr().err
     assert "grid" in err and "2/2" in err

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import io
 import json
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -23,13 +24,13 @@ from anyfast_widget import (
     prompts,
     replace,
 )
-from anyfast_widget.grid import _grid
-from anyfast_widget.grid import _view as _grid_view
+from anyfast_widget.grid import _progress
 
 from ..conftest import gradient
 from ..studio.test_studio import state_json
 
 FAST_RETRY = RetryPolicy(max_retries=1, initial_backoff=0.01, max_backoff=0.02)
+KERNEL_SHELL = SimpleNamespace(kernel=object())  # what get_ipython() gives in a Jupyter kernel, as far as the grid asks
 
 
 @pytest.fixture
@@ -230,7 +231,7 @@ def test_the_api_key_is_never_in_the_widget_state(grid_kwargs, anyfast_simulator
 def test_a_grid_displays_as_its_widget_in_a_kernel(grid_kwargs, monkeypatch):
     grid = compare("a fox", cols={"quality": ["low", "high"]}, run=False, **grid_kwargs)
     assert grid._repr_mimebundle_() == {"text/plain": repr(grid)}  # a terminal gets the repr, no widget
-    monkeypatch.setattr(_grid, "_in_kernel", lambda: True)
+    monkeypatch.setattr(_progress, "get_ipython", lambda: KERNEL_SHELL)
     bundle = grid._repr_mimebundle_()
     data = bundle[0] if isinstance(bundle, tuple) else bundle
     assert data["application/vnd.jupyter.widget-view+json"]["model_id"] == grid.view.model_id
@@ -247,7 +248,7 @@ def test_the_page_switcher_stays_within_the_pages(grid_kwargs):
 
 
 async def test_in_a_kernel_images_are_made_off_the_event_loop(grid_kwargs, monkeypatch):
-    monkeypatch.setattr(_grid_view, "_in_kernel", lambda: True)
+    monkeypatch.setattr(_progress, "get_ipython", lambda: KERNEL_SHELL)
     grid = compare("a fox", repeats=2, **grid_kwargs)
     view = grid.view
     outbox = Outbox(view)

@@ -152,7 +152,8 @@ def test_a_cancelled_async_call_leaves_no_reserved_files_behind(anyfast_simulato
     async def main():
         anyfast_simulator.configure(latency=5.0)
         try:
-            async with AsyncClient(api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir) as client:
+            sim = anyfast_simulator
+            async with AsyncClient(api_key=sim.api_key, base_url=sim.base_url, run_dir=run_dir) as client:
                 task = asyncio.create_task(client.generate("never mind"))
                 await asyncio.sleep(0.3)
                 task.cancel()

@@ -14,9 +14,10 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
+from traitlets import TraitError
 
 from anyfast_widget import ImageStudio, Mask, RetryPolicy, ValidationError
-from anyfast_widget.core._strokes import apply_ops
+from anyfast_widget.core import apply_ops
 
 from ..conftest import encode, gradient
 
@@ -163,9 +164,9 @@ def test_more_than_16_sources_are_refused(studio):
 
 def test_strokes_become_the_full_resolution_mask(studio):
     studio.sources = [gradient(400, 300)]
-    ops = [stroke([(50, 50), (200, 60)], 12), stroke([(100, 40)], 30, "erase")]
-    studio.ops = ops
-    expected = apply_ops(ops, (400, 300))
+    edits = [stroke([(50, 50), (200, 60)], 12), stroke([(100, 40)], 30, "erase")]
+    studio.mask_edits = edits
+    expected = apply_ops(edits, (400, 300))
     assert studio.mask == expected
     assert studio.mask.region[55, 150] and not studio.mask.region[40, 100]
     assert studio.coverage == pytest.approx(100 * expected.coverage, abs=1e-3)
@@ -174,41 +175,44 @@ def test_strokes_become_the_full_resolution_mask(studio):
 def test_one_more_stroke_equals_redrawing_everything_and_undo_takes_it_back(studio):
     studio.sources = [gradient(300, 200)]
     first = [stroke([(20, 20), (120, 150), (280, 30)], 9)]
-    studio.ops = first
+    studio.mask_edits = first
     before = studio.mask
-    studio.ops = first + [stroke([(150, 100), (160, 190)], 25, "erase")]
-    assert studio.mask == apply_ops(studio.ops, (300, 200))
-    studio.ops, studio.redo = first, [studio.ops[-1]]  # what the undo button does
+    studio.mask_edits = first + [stroke([(150, 100), (160, 190)], 25, "erase")]
+    assert studio.mask == apply_ops(studio.mask_edits, (300, 200))
+    studio.mask_edits, studio.mask_redo = first, [studio.mask_edits[-1]]  # what the undo button does
     assert studio.mask == before
 
 
-def test_clear_and_invert_are_ops(studio):
+def test_clear_and_invert_are_mask_edits(studio):
     studio.sources = [gradient(100, 80)]
-    studio.ops = [stroke([(10, 10)], 5), {"op": "invert"}]
+    studio.mask_edits = [stroke([(10, 10)], 5), {"op": "invert"}]
     assert studio.mask.coverage > 0.9
-    studio.ops = studio.ops + [{"op": "clear"}]
+    studio.mask_edits = studio.mask_edits + [{"op": "clear"}]
     assert not studio.mask.region.any()
 
 
 def test_a_malformed_op_from_the_browser_is_refused_and_the_mask_kept(studio):
     studio.sources = [gradient(100, 80)]
-    studio.ops = [stroke([(10, 10)], 5)]
+    studio.mask_edits = [stroke([(10, 10)], 5)]
     kept = studio.mask
-    studio.ops = studio.ops + [{"op": "stroke", "points": [1, "x"], "radius": 3}]
-    assert studio.mask == kept and len(studio.ops) == 1
-    assert studio.notice["kind"] == "error"
+    studio.set_state({"mask_edits": studio.mask_edits + [{"op": "stroke", "points": [1, "x"], "radius": 3}]})  # as the comm does
+    assert studio.mask == kept and len(studio.mask_edits) == 1
+    assert studio.notice["kind"] == "error" and "mask_edits[1].points" in studio.notice["message"]
+    with pytest.raises(TraitError, match="points"):  # from Python, the assignment raises
+        studio.mask_edits = studio.mask_edits + [{"op": "stroke", "points": [1, "x"], "radius": 3}]
+    assert studio.mask == kept and len(studio.mask_edits) == 1
 
 
 def test_assigning_a_mask_shows_it_on_the_canvas_and_the_brush_edits_it(studio):
     studio.sources = [gradient(400, 200)]
     region = np.zeros((200, 400), bool)
     region[50:150, 100:300] = True
-    studio.ops = [stroke([(10, 10)], 5)]
+    studio.mask_edits = [stroke([(10, 10)], 5)]
     studio.mask = region
-    assert studio.ops == [] and studio.mask == Mask.from_region(region)
+    assert studio.mask_edits == [] and studio.mask == Mask.from_region(region)
     shown = np.asarray(decode(studio.base_mask).convert("RGBA"))[..., 3] == 255
     assert shown.shape == (200, 400) and (shown == region).all()
-    studio.ops = [stroke([(200, 100)], 30, "erase")]
+    studio.mask_edits = [stroke([(200, 100)], 30, "erase")]
     assert not studio.mask.region[100, 200] and studio.mask.region[60, 110]
 
 
@@ -226,7 +230,7 @@ def test_mask_conventions_are_explicit(studio):
 
 def test_the_send_preview_is_the_mask_as_sent_after_growing(studio):
     studio.sources = [gradient(200, 100)]
-    studio.ops = [stroke([(100, 50)], 10)]
+    studio.mask_edits = [stroke([(100, 50)], 10)]
     small = studio.coverage
     studio.mask_tools = {**studio.mask_tools, "grow": 5}
     assert studio.coverage > small
@@ -238,7 +242,7 @@ def test_the_send_preview_is_the_mask_as_sent_after_growing(studio):
 def test_a_mask_that_edits_everything_blocks_the_run(studio):
     studio.prompt = "make it night"
     studio.sources = [gradient(64, 48)]
-    studio.ops = [{"op": "invert"}]
+    studio.mask_edits = [{"op": "invert"}]
     assert any(v["rule"] == "keeps_nothing" for v in studio.violations)
     assert not {c["label"]: c["ok"] for c in studio.mask_checks}["Keeps something (otherwise use no mask)"]
     assert studio.run_blocked
@@ -265,7 +269,7 @@ def test_an_edit_with_a_mask_measures_the_change_outside_it(studio, anyfast_simu
     anyfast_simulator.configure(leak=0.3)
     studio.prompt = "a boat on the lake"
     studio.sources = [gradient(1024, 1024)]
-    studio.ops = [stroke([(300, 300), (700, 700)], 80)]
+    studio.mask_edits = [stroke([(300, 300), (700, 700)], 80)]
     studio.params = {**studio.params, "size": "1024x1024"}
     (result,) = studio.run()
     sent = anyfast_simulator.api_requests[-1]
@@ -281,7 +285,7 @@ def test_keep_outside_pastes_the_original_back(studio, anyfast_simulator):
     original = gradient(1024, 1024)
     studio.prompt = "a boat on the lake"
     studio.sources = [original]
-    studio.ops = [stroke([(512, 512)], 150)]
+    studio.mask_edits = [stroke([(512, 512)], 150)]
     studio.mask_tools = {"grow": 0, "feather": 4, "keep_outside": True}
     (shown,) = studio.run()
     assert shown.annotations["derived_from"] != shown.id
@@ -320,14 +324,14 @@ async def test_in_a_running_loop_run_returns_a_task_and_cancel_stops_it(studio, 
 async def test_the_run_button_starts_a_run(studio, anyfast_simulator):
     studio.prompt = "a lighthouse"
     studio._handle_custom_msg({"type": "run"}, [])
-    await studio._task
+    await studio._runner.task
     assert len(studio.results) == 1 and anyfast_simulator.request_count() == 1
 
 
 def test_use_as_source_keeps_the_mask_for_the_same_size(studio):
     studio.prompt = "a boat"
     studio.sources = [gradient(1024, 1024)]
-    studio.ops = [stroke([(500, 500)], 100)]
+    studio.mask_edits = [stroke([(500, 500)], 100)]
     painted = studio.mask
     (result,) = studio.run()
     studio._handle_custom_msg({"type": "use_as_source", "id": result.id}, [])

@@ -1,0 +1,162 @@
+"""The studio's settings: its default parameters, the controls the browser draws for them, and what blocks a run.
+
+Plain functions of the settings (prompt, ``params``, ``variants``, the sources as
+they will be sent); the widget calls them whenever one of those changes and shows
+what they return. The rules themselves are the core's (``check_params`` and the rest).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from typing import Any
+
+from ..core import (
+    DEFAULT_SIZE,
+    EDIT_FIELDS,
+    GENERATION_FIELDS,
+    MODERATIONS,
+    OUTPUT_FORMATS,
+    QUALITIES,
+    RESPONSE_FORMATS,
+    EncodedImage,
+    Violation,
+    check_params,
+    check_sources,
+    format_size,
+    is_valid_size,
+    nearest_sizes,
+    parse_size,
+)
+
+MAX_VARIANTS = 8
+DEFAULT_PARAMS: dict[str, Any] = {
+    "size": DEFAULT_SIZE,
+    "quality": "medium",
+    "output_format": "png",
+    "output_compression": None,
+    "moderation": "auto",
+    "response_format": "b64_json",
+}
+SIZE_PRESETS = tuple(
+    s
+    for s in ("1024x1024", "1536x1024", "1024x1536", "2048x2048", "2048x1152", "1152x2048", "3840x2160", "2160x3840")
+    if is_valid_size(*parse_size(s))  # type: ignore[misc]
+)
+_LABELS = {
+    "size": ("Size", "Width x height in pixels; edges multiples of 16, at most 3:1, up to 3840."),
+    "quality": ("Quality", "Higher quality takes longer and costs more."),
+    "output_format": ("Format", "PNG is lossless; JPEG is smaller."),
+    "output_compression": ("JPEG compression", "0 is the smallest file, 100 the best quality."),
+    "moderation": ("Moderation", "'low' is less strict about what it blocks."),
+    "response_format": ("Delivery", "b64_json returns the image in the response; url returns a link, downloaded at once."),
+}
+_OPTIONS = {"quality": QUALITIES, "output_format": OUTPUT_FORMATS, "moderation": MODERATIONS, "response_format": RESPONSE_FORMATS}
+_NO_KEY = "No API key: set ANYFAST_API_KEY, or pass api_key= (or client=) to ImageStudio."
+
+
+@dataclasses.dataclass(frozen=True)
+class Judged:
+    """The settings as the browser is shown them: the values of the traits of the same names."""
+
+    endpoint: str
+    controls: list[dict[str, Any]]
+    violations: list[dict[str, Any]]
+    run_blocked: str
+
+
+def endpoint_for(sources: Sequence[EncodedImage]) -> str:
+    """``"edits"`` with source images, ``"generations"`` without."""
+    return "edits" if sources else "generations"
+
+
+def tidy_params(params: dict[str, Any]) -> dict[str, Any]:
+    """A readable size typed by hand ("1536 × 1024") is written as the API spells it; the rest is judged as is."""
+    params = dict(params)
+    size = params.get("size")
+    parsed = parse_size(size) if isinstance(size, str) else None
+    if parsed is not None:
+        params["size"] = format_size(*parsed)
+    return params
+
+
+def wire_params(prompt: str, params: dict[str, Any], endpoint: str) -> dict[str, Any]:
+    """The request's fields as they would be sent to ``endpoint`` (prompt included)."""
+    accepted = EDIT_FIELDS if endpoint == "edits" else GENERATION_FIELDS
+    out: dict[str, Any] = {"prompt": prompt}
+    for name, value in params.items():
+        if name not in accepted or value is None or value == "":
+            continue
+        if name == "output_compression" and params.get("output_format") != "jpeg":
+            continue  # its control is hidden for PNG, so a stale value is not "set"
+        out[name] = value
+    return out
+
+
+def variants_violations(variants: int) -> list[Violation]:
+    """What is wrong with asking for ``variants`` requests at once (nothing, from 1 to MAX_VARIANTS)."""
+    if 1 <= variants <= MAX_VARIANTS:
+        return []
+    fix = f"ask for 1 to {MAX_VARIANTS} (each is one request)."
+    return [Violation("variants", "range", f"{variants} variants were asked for.", fix)]
+
+
+def controls(endpoint: str, params: dict[str, Any], sources: Sequence[EncodedImage]) -> list[dict[str, Any]]:
+    """The parameter controls ``endpoint`` accepts, in order, as the browser draws them."""
+    accepted = GENERATION_FIELDS if endpoint == "generations" else EDIT_FIELDS
+    out: list[dict[str, Any]] = []
+    for name in DEFAULT_PARAMS:
+        if name not in accepted:
+            continue
+        if name == "output_compression" and params.get("output_format") != "jpeg":
+            continue
+        label, help_text = _LABELS[name]
+        control: dict[str, Any] = {"name": name, "label": label, "help": help_text, "default": DEFAULT_PARAMS[name]}
+        if name == "size":
+            options = list(SIZE_PRESETS)
+            if sources:  # the source's own shape, at the nearest valid size
+                shaped = nearest_sizes(*sources[0].size, k=1)[0]
+                if shaped not in options:
+                    options.insert(0, shaped)
+            control.update(kind="size", options=options)
+        elif name == "output_compression":
+            control.update(kind="int", min=0, max=100, default=100)
+        else:
+            control.update(kind="select", options=list(_OPTIONS[name]))
+        out.append(control)
+    return out
+
+
+def judge(
+    prompt: str,
+    params: dict[str, Any],
+    variants: int,
+    sources: Sequence[EncodedImage],
+    mask_problems: Sequence[Violation],
+    *,
+    has_key: bool,
+    running: bool,
+) -> Judged:
+    """Every rule the settings break, and the one reason (if any) the run button is disabled."""
+    endpoint = endpoint_for(sources)
+    violations = check_params(endpoint, wire_params(prompt, params, endpoint))
+    violations += variants_violations(variants)
+    if sources:
+        violations += check_sources([s.upload_info(f"image[{i}]") for i, s in enumerate(sources)])
+        violations += mask_problems
+    if not has_key:
+        blocked = _NO_KEY
+    elif running:
+        blocked = "A run is in progress."
+    elif violations:
+        first = violations[0]
+        more = f" (and {len(violations) - 1} more)" if len(violations) > 1 else ""
+        blocked = f"{first.field}: {first.message}{more}"
+    else:
+        blocked = ""
+    return Judged(
+        endpoint=endpoint,
+        controls=controls(endpoint, params, sources),
+        violations=[{"field": v.field, "rule": v.rule, "message": v.message, "fix": v.fix} for v in violations],
+        run_blocked=blocked,
+    )
