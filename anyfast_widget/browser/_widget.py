@@ -25,6 +25,8 @@ class BrowserWidget(anywidget.AnyWidget):
     """An anywidget with a ``notice`` trait that refuses bad updates from its browser whole."""
 
     notice = t.Dict().tag(sync=True)
+    # The update set_state has just checked, by trait name, while traitlets applies it (empty otherwise).
+    _checked: dict[str, Any] = {}
 
     def _check_browser_state(self, sync_data: dict[str, Any]) -> None:
         """Raise :class:`Refused` unless every value of the update keeps to its rules."""

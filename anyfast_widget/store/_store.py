@@ -46,7 +46,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from ..core import EncodedImage, ImageInput, Mask, PreparedRequest, StorageError, mask_change
+from ..core import EncodedImage, ImageInput, MaskInput, PreparedRequest, StorageError, mask_change
 from ._checks import Damaged, Problem, load_result, scan
 from ._failures import is_read_only, read_only_error, storage_error, why_read_only
 from ._files import (
@@ -330,7 +330,7 @@ class RunStore:
             self._write_sidecar(result)
         return result
 
-    def record_mask_change(self, result: ImageResult, original: ImageInput, mask: Mask) -> dict[str, float]:
+    def record_mask_change(self, result: ImageResult, original: ImageInput, mask: MaskInput) -> dict[str, float]:
         """Measure how much the edit ``result`` changed inside and outside ``mask`` against ``original``, and keep
         it with the result (``annotations["mask_change"]``); the real model may change pixels outside its mask."""
         change = dataclasses.asdict(mask_change(original, result.data, mask))

@@ -165,7 +165,7 @@ class ImageStudio(BrowserWidget):
 
     def _check(self, name: str, value: Any) -> Any:
         """``value`` checked for trait ``name`` (``_limits``), unless it is what :meth:`set_state` has just checked."""
-        checked = getattr(self, "_checked", {}).get(name, _UNSET)
+        checked = self._checked.get(name, _UNSET)
         if value is checked or (isinstance(value, list) and isinstance(checked, list) and _same_items(value, checked)):
             return value
         return check_trait(name, value, browser=False)
