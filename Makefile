@@ -3,17 +3,27 @@
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
+PIP := PIP_ROOT_USER_ACTION=ignore PIP_DISABLE_PIP_VERSION_CHECK=1 $(PY) -m pip --quiet
+# The browser tests drive Debian's Chromium, never a downloaded one (tests/browser/jupyter.py names this path).
+CHROMIUM := /usr/bin/chromium
 
 .PHONY: demo test bench clean
 
+# Without Chromium, `make test` says so at once, before building anything (as .ci/run would install it).
+ifneq ($(filter test,$(MAKECMDGOALS)),)
+ifeq ($(wildcard $(CHROMIUM)),)
+$(error make test needs Chromium for the browser tests, and $(CHROMIUM) is missing: apt-get install chromium (as root; .ci/run does it))
+endif
+endif
+
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[dev]'
+	$(PIP) install --upgrade pip
+	$(PIP) install -e '.[dev]'
 	touch $@
 
 demo: $(VENV)/.installed  ## JupyterLab on notebooks/quickstart.ipynb, against the local stand-in server (the real API with ANYFAST_API_KEY)
-	$(PY) -m anyfast_widget.demo
+	@$(PY) -m anyfast_widget.demo
 
 node_modules/.package-lock.json: package-lock.json
 	npm ci --no-audit --no-fund

@@ -8,7 +8,7 @@ import re
 import sys
 from pathlib import Path
 
-from . import async_fanout, client_overhead, grid_run, load, strokes
+from . import async_fanout, client_overhead, editor_browser, grid_run, import_time, load, mask_history, strokes
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -29,7 +29,8 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--readme", action="store_true", help="write the table into README.md")
     args = parser.parse_args()
-    rows = client_overhead.run() + async_fanout.run() + grid_run.run() + strokes.run() + load.run()
+    modules = [client_overhead, import_time, async_fanout, grid_run, strokes, mask_history, editor_browser, load]
+    rows = [row for module in modules for row in module.run()]
     text = table(rows)
     print(text)
     if args.readme:

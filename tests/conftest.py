@@ -6,7 +6,12 @@ import io
 
 import numpy as np
 import pytest
+from hypothesis import settings
 from PIL import Image
+
+# The machine is shared and noisy: a property is about what comes out, not how fast (speed goals are in bench/).
+settings.register_profile("shared-machine", deadline=None)
+settings.load_profile("shared-machine")
 
 
 def encode(image: Image.Image, fmt: str, **options) -> bytes:

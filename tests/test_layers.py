@@ -20,8 +20,9 @@ LAYERS: dict[str, set[str]] = {
     "store": {"core"},
     "client": {"core", "store"},
     "browser": {"core"},
-    "grid": {"core", "store", "client", "browser"},
-    "studio": {"core", "store", "client", "browser", "grid"},
+    "grid": {"core", "store", "client", "browser", "simulator"},  # simulator: the built-in stand-in of offline=True
+    "studio": {"core", "store", "client", "browser", "grid", "simulator"},
+    "magics": {"core", "store", "client", "studio"},  # the notebook extension, above all it drives
     "simulator": {"core"},
 }
 TOP_LEVEL = {"anyfast_widget", "anyfast_widget.demo", "anyfast_widget._version"}

@@ -21,12 +21,17 @@ import anyfast_widget
 from anyfast_widget import (
     Client,
     Mask,
+    apply_ops,
     axis,
     compare,
+    edit_size,
+    extend_image,
+    extension_mask,
     keep_outside,
     mask_change,
     masks,
     nearest_sizes,
+    plan_extension,
     prepare_edit,
     prepare_generation,
     prompts,
@@ -174,6 +179,18 @@ FUNCTION_CALLS = {
     "mask_change": lambda: [assert_unchanged(mask_change, gradient(W, H), make(), mask()) for make in SOURCES.values()
                             for mask in MASKS.values()],  # fmt: skip
     "nearest_sizes": lambda: [assert_unchanged(nearest_sizes, 1000, 1000)],
+    "edit_size": lambda: [assert_unchanged(edit_size, 1000, 700)],
+    "apply_ops": lambda: [
+        assert_unchanged(apply_ops, [{"op": "color", "point": [3, 3], "tolerance": 9, "contiguous": True}], (W, H), image=make())
+        for make in (rgb_array, lambda: gradient(W, H))
+    ]
+    + [assert_unchanged(apply_ops, [{"op": "polygon", "points": [1, 1, 40, 5, 20, 30]}], [W, H], base=Mask(region()))],
+    "plan_extension": lambda: [assert_unchanged(plan_extension, [W * 16, H * 16], right=64)],
+    "extend_image": lambda: [
+        assert_unchanged(extend_image, gradient(W * 16, H * 16), plan_extension((W * 16, H * 16), right=256), fill)
+        for fill in ("transparent", "edge")
+    ],
+    "extension_mask": lambda: [assert_unchanged(extension_mask, plan_extension((W * 16, H * 16), bottom=64), 8)],
     "axis": lambda: [assert_unchanged(axis, "quality", ["low", "high"]), assert_unchanged(axis, "mask", [region(), None])],
     "prompts": lambda: [assert_unchanged(prompts, ["a", "b"], labels=["A", "B"])],
     "replace": lambda: [assert_unchanged(replace, "cat", ["dog", "fox"])],
@@ -189,7 +206,7 @@ FUNCTION_CALLS = {
 }
 # Not functions to call with inputs: classes (their methods are walked below) and values.
 CLASSES_WALKED_ELSEWHERE = {"Mask", "Client", "AsyncClient", "RunStore", "ImageStudio", "Grid", "Plan", "Axis", "RetryPolicy",
-                            "ImageResult", "PreparedRequest", "MaskChange", "Violation"}  # fmt: skip
+                            "ImageResult", "PreparedRequest", "MaskChange", "Violation", "Extension"}  # fmt: skip
 
 
 def test_every_public_function_has_a_recipe():

@@ -64,3 +64,16 @@ def test_comparison_grids_runs_resumes_and_exports(tmp_path, anyfast_simulator, 
     assert "sky inside" in text and "left third inside" in text
     assert anyfast_simulator.request_count() == 12 + 2  # the resumed grid sent nothing
     assert (tmp_path / "anyfast-runs" / "exports" / "foxes.html").is_file()
+
+
+def test_the_notebooks_run_without_a_key_on_the_built_in_stand_in(tmp_path, monkeypatch):
+    monkeypatch.delenv("ANYFAST_API_KEY", raising=False)
+    monkeypatch.delenv("ANYFAST_BASE_URL", raising=False)
+    for name in ("quickstart.ipynb", "comparison_grids.ipynb"):
+        workdir = tmp_path / name.split(".")[0]
+        workdir.mkdir()
+        notebook = nbformat.read(NOTEBOOKS / name, as_version=4)
+        NotebookClient(notebook, timeout=180, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}).execute()
+        text = text_outputs(notebook)
+        assert "Offline: the built-in stand-in server (synthetic images, nothing paid)." in text, name
+        assert list((workdir / "anyfast-runs" / "images").glob("*/*.png")), name

@@ -133,7 +133,8 @@ class Settings:
         return self.api_key
 
     def open_store(self) -> RunStore:
-        """The run store at ``run_dir`` (the store itself when one was given)."""
+        """The run store at ``run_dir`` (the store itself when one was given); a directory that does not exist is
+        not made here but at the first save, so building a client or a studio leaves no folder behind."""
         return self.run_dir if isinstance(self.run_dir, RunStore) else RunStore(self.run_dir)
 
     def environment(self) -> dict[str, str]:

@@ -36,7 +36,8 @@ from ._images import (
     whole_image_size,
 )
 from ._mask import Mask, MaskInput
-from ._mask_edits import apply_op, apply_ops
+from ._mask_edits import apply_op, apply_ops, edit_box
+from ._outpaint import Extension, extend_image, extension_mask, plan_extension
 from ._previews import CANVAS_EDGE, GALLERY_EDGE, THUMB_EDGE, cutout_png, encode_preview, region_at, region_png
 from ._request import DEFAULT_RESPONSE_FORMAT, Endpoint, PreparedRequest, Size, prepare_edit, prepare_generation
 from ._rules import (
@@ -70,6 +71,7 @@ from ._rules import (
     read_form_fields,
     wire_fields,
 )
+from ._sizing import edit_size
 
 __all__ = [
     "AnyfastError",
@@ -95,14 +97,19 @@ __all__ = [
     "DEFAULT_SIZE",
     "difference",
     "DownloadError",
+    "edit_box",
     "EDIT_FIELDS",
     "EDIT_FILE_FIELDS",
+    "edit_size",
     "EDITS_PATH",
     "encode_preview",
     "encode_source",
     "EncodedImage",
     "Endpoint",
     "error_card",
+    "extend_image",
+    "Extension",
+    "extension_mask",
     "format_size",
     "GALLERY_EDGE",
     "GENERATION_FIELDS",
@@ -128,6 +135,7 @@ __all__ = [
     "OUTPUT_FORMATS",
     "parse_size",
     "PermissionDeniedError",
+    "plan_extension",
     "prepare_edit",
     "prepare_generation",
     "PreparedRequest",

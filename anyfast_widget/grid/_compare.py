@@ -58,6 +58,7 @@ def compare(
     run_dir: str | os.PathLike[str] | RunStore | None = None,
     run: bool = True,
     progress: bool | None = None,
+    offline: bool = False,
     **params: Any,
 ) -> Grid:
     """A comparison grid over ``rows`` x ``cols`` (x ``pages``), each cell sent ``repeats`` times.
@@ -71,6 +72,8 @@ def compare(
     ``prices`` (``{"low": 0.01, "medium": 0.04, "high": 0.17, "edits": 0.05}``, or a
     function of the request's parameters) puts a cost on each cell and on
     :meth:`Grid.plan`. With ``run=False`` nothing is sent until :meth:`Grid.run`.
+    ``offline=True`` sends to the built-in stand-in server instead of the API
+    (synthetic pictures, nothing paid); it is never used unless asked for.
     """
     unknown = set(params) - set(REQUEST_PARAMS)
     if unknown:
@@ -82,6 +85,13 @@ def compare(
     page_axis, row_axis, col_axis = as_axis(pages, "pages"), as_axis(rows, "rows"), as_axis(cols, "cols")
     base = {"prompt": prompt, "sources": list(sources) if sources else [], "mask": mask, **params}
 
+    if offline:
+        if client is not None or api_key is not None or base_url is not None:
+            raise TypeError("compare(offline=True) sends to the built-in stand-in: pass no client, api_key or base_url.")
+        from ..simulator import offline_server  # only when asked for: a script never loads the stand-in
+
+        server = offline_server()
+        api_key, base_url = server.api_key, server.base_url
     if client is not None:
         store, clients = client.store, ClientPerLoop(client=client)
     else:

@@ -2,18 +2,25 @@
 
 :func:`in_kernel` is the one test of "is this a Jupyter kernel"; the grid's display,
 ``compare()``'s default ``progress`` and the view's background work all ask it.
+IPython is never imported here: a kernel has imported it long before any grid runs,
+so where it is not imported yet there is no shell to ask.
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
-try:
-    from IPython import get_ipython
-except ImportError:  # pragma: no cover - IPython comes with anywidget
 
-    def get_ipython() -> Any:
+def get_ipython() -> Any:
+    """The running IPython shell, or None (outside IPython, or where IPython was never imported)."""
+    if "IPython" not in sys.modules:
         return None
+    try:
+        from IPython import get_ipython as running_shell
+    except ImportError:  # pragma: no cover - a broken install: no shell either
+        return None
+    return running_shell()
 
 
 def in_kernel() -> bool:

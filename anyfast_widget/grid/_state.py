@@ -61,7 +61,7 @@ class GridState:
 
     def _update(self, change: Callable[[dict[str, Any]], None]) -> None:
         """Apply ``change`` to the state on disk and keep the result (what other kernels wrote included)."""
-        self.path.parent.mkdir(exist_ok=True)
+        self.path.parent.mkdir(parents=True, exist_ok=True)  # (the run directory itself is made at the first save)
         with _locked(self.path.with_suffix(".lock")):
             state = self._read()
             change(state)

@@ -39,6 +39,7 @@ from ..store import ImageResult
 from ._background import in_background, inline, running_loop
 from ._limits import EXPORT_KINDS, Refused, check_message, check_state
 from ._model import SlotState
+from ._static import static_bundle
 from ._thumbs import THUMBS_PER_MESSAGE, Lightly, Thumb, Thumbnails, difference_jpeg
 from ._traits import axes_state, cell_state, measures_state, plan_state, ratings_state
 
@@ -115,6 +116,10 @@ class GridView(BrowserWidget):
 
     def __repr__(self) -> str:
         return f"<GridView of {self._grid!r}>"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The live view, and beside it a labelled table of thumbnails for a notebook opened without a kernel (``_static``)."""
+        return static_bundle(super()._repr_mimebundle_(**kwargs), self._grid)
 
     @property
     def grid(self) -> Grid:

@@ -12,10 +12,23 @@ from a second origin with expiring signed links, and has fault knobs
 - ``POST /_simulator/config`` ``{"latency": 1.5, ...}`` / ``GET /_simulator/config``: the knobs;
 - ``GET /_simulator/requests``: counts (``count``, ``by_path``, ``downloads``) and a digest of each;
 - ``POST /_simulator/reset``: forget requests and queued faults.
+
+``offline_server()`` is the process's built-in one that ``ImageStudio(offline=True)``
+and ``compare(..., offline=True)`` use.
 """
 
 from ._faults import ALL_TRANSIENT, DOWNLOAD_FAULT_KINDS, FAULT_KINDS, Fault
+from ._offline import offline_server
 from ._records import RecordedRequest, UploadedFile
 from ._simulator import Simulator
 
-__all__ = ["ALL_TRANSIENT", "DOWNLOAD_FAULT_KINDS", "FAULT_KINDS", "Fault", "RecordedRequest", "Simulator", "UploadedFile"]
+__all__ = [
+    "ALL_TRANSIENT",
+    "DOWNLOAD_FAULT_KINDS",
+    "FAULT_KINDS",
+    "Fault",
+    "RecordedRequest",
+    "Simulator",
+    "UploadedFile",
+    "offline_server",
+]

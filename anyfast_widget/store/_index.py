@@ -134,17 +134,32 @@ class Index:
 
     ``rebuild`` fills an empty index from the files (the sidecars) and returns how many
     results it found. ``read_only`` is None, or why this index cannot be written here.
+    With ``on_disk=False`` (a run directory not made yet) the index is empty, in memory,
+    and nothing is made on disk; the run store opens the real one at its first save.
     """
 
-    def __init__(self, root: Path, rebuild: Callable[[sqlite3.Connection], int], *, read_only: str | None = None) -> None:
+    def __init__(
+        self,
+        root: Path,
+        rebuild: Callable[[sqlite3.Connection], int],
+        *,
+        read_only: str | None = None,
+        on_disk: bool = True,
+    ) -> None:
         self.root = root
         self.path = root / INDEX_NAME
         self._rebuild = rebuild
         self._lock = threading.Lock()
         self.read_only: str | None = None
         self.in_memory = False
+        self.on_disk = on_disk
         self._created = False  # whether opening made a new, empty table
-        self._db = self._open_read_only(read_only) if read_only else self._open()
+        if not on_disk:
+            self.read_only, self.in_memory = read_only, True
+            self._db = sqlite3.connect(":memory:", check_same_thread=False)
+            self._db.executescript(SCHEMA)
+        else:
+            self._db = self._open_read_only(read_only) if read_only else self._open()
 
     # -- opening -----------------------------------------------------------------------
 

@@ -7,10 +7,13 @@ Layout of a run directory::
     images/2026-11-23/<id>-<slug>.json    its sidecar: prompt, parameters, timings, hashes, ...
     inputs/<sha256>.png                   one copy of each source image and mask ever sent
 
+The run directory is made when the first result is saved, not when the store is
+opened: opening one that does not exist shows an empty history and makes nothing.
+
 Files are written to a temporary name and renamed into place, so a crash leaves
 either the whole file or none. The sidecar goes first, then the image (an image in
 place always has its metadata), and the index row comes last. Opening a store
-tidies up after a process killed mid-save (see :meth:`RunStore._sweep_leftovers`);
+tidies up after a process killed mid-save (see ``_recovery``);
 :meth:`RunStore.reindex` rebuilds the whole index from the sidecars.
 
 Creating a file is the slow part of saving (far slower than writing a megabyte
@@ -73,36 +76,70 @@ def slugify(text: str) -> str:
     return slug or "image"
 
 
+def _nearest_existing(path: Path) -> Path:
+    """``path`` itself if it exists, else its nearest ancestor that does (where making it would begin)."""
+    while not os.path.lexists(path) and path.parent != path:
+        path = path.parent
+    return path
+
+
 class RunStore:
     """A run directory: save results into it, and find and load them back.
 
     Opening a directory that already holds results (after a kernel restart, or
     from another process) sees all of them; one that cannot be written (a read-only
-    mount) opens for reading, and saving into it raises :class:`StorageError`.
+    mount) opens for reading, and saving into it raises :class:`StorageError`. A
+    directory that does not exist is not made until a result is saved (or a request
+    is about to be): until then, or until another process makes it, its history is empty.
     """
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         self.root = Path(root).expanduser().resolve()
-        read_only = self._make_folders()
         self._annotate_lock = threading.Lock()
+        self._opening_lock = threading.Lock()
         self._folders: set[Path] = set()  # day folders known to exist: one mkdir per folder, not per result
         self._helper: ThreadPoolExecutor | None = None
         self._helper_pid = 0
         self._helper_lock = threading.Lock()
         self._warned: set[Path] = set()  # problems already logged
-        self._index = Index(self.root, lambda db: index_files(self.root, db), read_only=read_only)
-        if self._index.read_only is None:
+        place = _nearest_existing(self.root)
+        if place == self.root or not place.is_dir():  # (a file in the way is named at once)
+            self._index = self._open_on_disk()
+        else:  # nothing is made until the first result is saved; until then the history is empty
+            writable = os.access(place, os.W_OK | os.X_OK)
+            why = None if writable else f"it does not exist, and cannot be made in {place}: {why_read_only(place)}"
+            self._index = Index(self.root, lambda db: 0, read_only=why, on_disk=False)
+
+    def _open_on_disk(self, result: ImageResult | None = None, data: bytes | None = None) -> Index:
+        """Make the run directory's folders (if need be), open its index, and tidy up after processes killed mid-save."""
+        index = Index(self.root, lambda db: index_files(self.root, db), read_only=self._make_folders(result, data))
+        if index.read_only is None:
             try:
-                sweep_leftovers(self.root, self._index)
+                sweep_leftovers(self.root, index)
             except StorageError as error:  # (a full disk, say): the history can still be read
                 logger.warning("Could not tidy up %s on opening: %s", self.root, error)
+        return index
 
-    def _make_folders(self) -> str | None:
-        """Make the run directory and its folders; None, or why it can only be read."""
+    def _current(self, *, make: bool = False, result: ImageResult | None = None, data: bytes | None = None) -> Index:
+        """The index: the one on disk as soon as the run directory exists (another process may make it), or, with
+        ``make`` (a save), once this one has made it; until then, the empty one in memory."""
+        index = self._index
+        if index.on_disk or not ((make and index.read_only is None) or os.path.lexists(self.root)):
+            return index
+        with self._opening_lock:
+            if not self._index.on_disk:
+                self._index = self._open_on_disk(result, data)
+                index.close()
+        return self._index
+
+    def _make_folders(self, result: ImageResult | None = None, data: bytes | None = None) -> str | None:
+        """Make the run directory and its folders; None, or why it can only be read.
+
+        ``result`` (and its bytes) is the result whose saving makes the directory: a failure keeps it in the error."""
         try:
             self.root.mkdir(parents=True, exist_ok=True)
         except OSError as error:
-            raise storage_error(error, self.root, "open (or make) the run directory") from error
+            raise storage_error(error, self.root, "open (or make) the run directory", result=result, data=data) from error
         if not os.access(self.root, os.R_OK | os.X_OK):
             raise StorageError(
                 f"Could not open the run directory {self.root}: this process may not read it.",
@@ -118,7 +155,7 @@ class RunStore:
         except OSError as error:
             if is_read_only(error):
                 return f"its folders cannot be made ({error.strerror})"
-            raise storage_error(error, self.root, "set up the run directory") from error
+            raise storage_error(error, self.root, "set up the run directory", result=result, data=data) from error
         return None
 
     def __repr__(self) -> str:
@@ -127,11 +164,13 @@ class RunStore:
     @property
     def read_only(self) -> bool:
         """Whether this run directory is open for reading only (a read-only mount, say); saving then raises StorageError."""
-        return self._index.read_only is not None
+        return self._current().read_only is not None
 
     def _check_writable(self, doing: str, result: ImageResult | None = None, data: bytes | None = None) -> None:
-        if self._index.read_only is not None:
-            raise read_only_error(self.root, self._index.read_only, doing, result=result, data=data)
+        """StorageError unless results can be saved here; the run directory is made now if it does not exist yet."""
+        index = self._current(make=True, result=result, data=data)
+        if index.read_only is not None:
+            raise read_only_error(self.root, index.read_only, doing, result=result, data=data)
 
     def close(self) -> None:
         """Close the index; the files stay where they are."""
@@ -339,6 +378,8 @@ class RunStore:
 
     def reindex(self) -> int:
         """Rebuild the index from the sidecars on disk; returns how many results it holds."""
+        if not self._current().on_disk:  # no run directory yet: nothing to index, and nothing is made
+            return 0
         self._check_writable("reindex")
         return self._index.run(lambda db: index_files(self.root, db), "reindex")
 
@@ -353,7 +394,7 @@ class RunStore:
         reads every image whole. Results with a problem are left out of :meth:`find`.
         """
         sql = f"SELECT rowid, {', '.join(COLUMNS)} FROM results ORDER BY created_at, id"
-        rows = self._index.run(lambda db: db.execute(sql).fetchall())
+        rows = self._current().run(lambda db: db.execute(sql).fetchall())
         return scan(self.root, rows, time.time() - STALE_RESERVATION_S, deep=deep)
 
     def repair(self, *, deep: bool = False) -> list[Repair]:
@@ -365,6 +406,8 @@ class RunStore:
         (logged in ``quarantine/log.jsonl``); no image is ever deleted. Unreadable
         files are left alone: :meth:`problems` still lists them.
         """
+        if not self._current().on_disk:  # no run directory yet: nothing to repair, and nothing is made
+            return []
         self._check_writable("repair")
         done = repair(self.root, self._index, self.problems(deep=deep))
         self._warned.clear()
@@ -395,7 +438,7 @@ class RunStore:
         if those bytes are damaged; :meth:`find` and iteration leave such results out.
         """
         sql = "SELECT rowid, id, file FROM results WHERE id = ?"
-        row = self._index.run(lambda db: db.execute(sql, (result_id,)).fetchone())
+        row = self._current().run(lambda db: db.execute(sql, (result_id,)).fetchone())
         if row is None:
             raise KeyError(result_id)
         try:
@@ -424,12 +467,12 @@ class RunStore:
         """
         sql, values = find_query(prompt, endpoint, request_hash, since, newest_first)
         if limit is None or int(limit) < 0:
-            return self._loaded(self._index.run(lambda db: db.execute(sql, values).fetchall()))
+            return self._loaded(self._current().run(lambda db: db.execute(sql, values).fetchall()))
         found: list[ImageResult] = []
         offset = 0
         while len(found) < int(limit):  # as many as asked for, damaged ones left out
             page = [*values, int(limit) - len(found), offset]
-            rows = self._index.run(lambda db: db.execute(sql + " LIMIT ? OFFSET ?", page).fetchall())
+            rows = self._current().run(lambda db: db.execute(sql + " LIMIT ? OFFSET ?", page).fetchall())
             if not rows:
                 break
             offset += len(rows)
@@ -443,7 +486,7 @@ class RunStore:
 
     def __len__(self) -> int:
         """How many results the index holds (those with a problem included: see :meth:`problems`)."""
-        return int(self._index.run(lambda db: db.execute("SELECT COUNT(*) FROM results").fetchone()[0]))
+        return int(self._current().run(lambda db: db.execute("SELECT COUNT(*) FROM results").fetchone()[0]))
 
     def __iter__(self) -> Iterator[ImageResult]:
         """Every result that loads whole, oldest first."""

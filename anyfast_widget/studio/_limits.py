@@ -13,6 +13,7 @@ lists them).
 from __future__ import annotations
 
 import numbers
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -27,7 +28,7 @@ _ID_FIX = "send the id of a result the studio shows."
 MAX_PROMPT_CHARS = 100_000  # three times the 32,000 characters image APIs take
 MAX_PARAM_CHARS = 200  # a parameter's text ("1536x1024", "high", a size typed by hand)
 MAX_PARAM_NUMBER = 1_000_000_000  # a number parameter's magnitude (output_compression is 0..100)
-MAX_MASK_EDITS = 2_000  # edits (strokes, clears, inverts) in mask_edits, and again in mask_redo
+MAX_MASK_EDITS = 2_000  # edits in a list given to studio.mask_edits (the history keeps as many undoable)
 MAX_STROKE_POINTS = 20_000  # (x, y) points of one stroke: a long 4K stroke, thinned, has a few thousand
 MAX_MASK_POINTS = 500_000  # points of all the edits of one list together
 MAX_STROKE_LENGTH = 2_000_000.0  # source px along one stroke's path: 500 times across a 4K image
@@ -40,10 +41,17 @@ MAX_FEATHER = 256  # mask_tools.feather, px: what the feather field allows
 MAX_UPLOAD_FILES = MAX_SOURCES  # files in one add_sources message: as many as a studio can hold
 MAX_UPLOAD_BYTES = 100_000_000  # bytes of one uploaded file (the API takes files under 50 MB)
 MAX_NAME_CHARS = 255  # an uploaded file's name
+MAX_POLYGON_SWEEP = 2_000_000.0  # rows crossed by a polygon's edges summed: what filling it costs (a lasso crosses ~10^4)
+MAX_TOLERANCE = 255  # colour select: per-channel difference
+MAX_VIEW_EDGE = 4_096  # device px of the sharp view the browser asks for, each edge
+MAX_EXTEND = 3_840  # px added on one side by "extend canvas" (the API's longest edge)
+MAX_OVERLAP = 256  # px the outpainting mask reaches into the original
 
 BRUSH_MODES = ("paint", "erase")
 FETCH_PURPOSES = ("download", "enlarge")
-MASK_OPS = ("stroke", "clear", "invert")
+MASK_OPS = ("stroke", "rect", "ellipse", "polygon", "color", "clear", "invert")
+TOOLS = ("brush", "rect", "ellipse", "lasso", "polygon", "color")
+FILLS = ("transparent", "edge")
 # Each message's fields besides "type" (js/README.md); a message with any other field is refused.
 MESSAGES: dict[str, frozenset[str]] = {
     "run": frozenset(),
@@ -53,12 +61,29 @@ MESSAGES: dict[str, frozenset[str]] = {
     "move_source": frozenset({"from", "to"}),
     "use_as_source": frozenset({"id"}),
     "fetch": frozenset({"id", "purpose"}),
+    "mask_edit": frozenset({"edit"}),
+    "mask_undo": frozenset(),
+    "mask_redo": frozenset(),
+    "mask_sync": frozenset(),
+    "view": frozenset({"box", "width", "height"}),
+    "extend": frozenset({"left", "top", "right", "bottom", "aspect", "size", "fill", "overlap"}),
+    "gallery_more": frozenset(),
+    "go_offline": frozenset(),
 }
 # The traits the browser writes; the others are Python's, and a browser that writes one is refused.
-BROWSER_TRAITS = frozenset({"prompt", "params", "variants", "mask_edits", "mask_redo", "brush", "mask_tools"})
-_BRUSH_KEYS = frozenset({"radius", "mode", "opacity", "visible"})
+BROWSER_TRAITS = frozenset({"prompt", "params", "variants", "brush", "mask_tools"})
+_BRUSH_KEYS = frozenset({"tool", "radius", "mode", "opacity", "visible", "colour", "outline", "tolerance", "contiguous"})
 _TOOLS_KEYS = frozenset({"grow", "feather", "keep_outside"})
-_STROKE_KEYS = frozenset({"op", "points", "radius", "mode"})
+_OP_KEYS = {
+    "stroke": ("op", "points", "radius", "mode"),
+    "rect": ("op", "box", "mode"),
+    "ellipse": ("op", "box", "mode"),
+    "polygon": ("op", "points", "mode"),
+    "color": ("op", "point", "tolerance", "contiguous", "mode"),
+    "clear": ("op",),
+    "invert": ("op",),
+}
+_COLOUR = re.compile(r"#[0-9a-fA-F]{6}")
 _BAKE = "bake the edits into the mask from Python, `studio.mask = studio.mask` (the mask stays, the list empties)."
 
 
@@ -100,6 +125,16 @@ def check_brush(value: object) -> dict[str, Any]:
         number(brush["opacity"], "brush.opacity", 0, 1)
     if "visible" in brush:
         flag(brush["visible"], "brush.visible")
+    if "tool" in brush:
+        choice(brush["tool"], "brush.tool", TOOLS)
+    if "colour" in brush and not (isinstance(brush["colour"], str) and _COLOUR.fullmatch(brush["colour"])):
+        raise Refused("brush.colour", "format", f"is a colour #rrggbb, not {describe(brush['colour'])}.", "send e.g. '#ff00ff'.")
+    if "outline" in brush:
+        flag(brush["outline"], "brush.outline")
+    if "tolerance" in brush:
+        number(brush["tolerance"], "brush.tolerance", 0, MAX_TOLERANCE)
+    if "contiguous" in brush:
+        flag(brush["contiguous"], "brush.contiguous")
     return brush
 
 
@@ -113,6 +148,63 @@ def check_mask_tools(value: object) -> dict[str, Any]:
     if "keep_outside" in tools:
         flag(tools["keep_outside"], "mask_tools.keep_outside")
     return tools
+
+
+def _coordinates(values: object, field: str, count: int | None = None) -> np.ndarray:
+    """A flat list of numbers (``count`` of them, if given) within +-MAX_COORDINATE, as (x, y) rows; its length checked first."""
+    if not isinstance(values, (list, tuple)):
+        raise Refused(field, "type", f"is a flat list of numbers, not {describe(values)}.", "send a list.")
+    if count is not None and len(values) != count:
+        raise Refused(field, "count", f"holds {len(values):,} numbers, not {count}.", f"send {count} numbers.")
+    if not set(map(type, values)) <= {int, float}:  # bool is not int here
+        bad = next(v for v in values if type(v) not in (int, float))
+        raise Refused(field, "type", f"holds numbers only, not {describe(bad)}.", "send numbers.")
+    try:
+        xy = np.asarray(values, dtype=np.float64).reshape(-1, 2)  # bounded: the caller checked the length
+    except OverflowError:
+        xy = np.full((1, 2), np.inf)
+    if not np.all(np.abs(xy) <= MAX_COORDINATE):  # NaN and inf fail too
+        problem = f"holds a coordinate that is not finite or beyond +-{MAX_COORDINATE:,.0f} px."
+        raise Refused(field, "range", problem, "send source-pixel coordinates near the image.")
+    return xy
+
+
+def _shape_op(op: dict[str, Any], kind: str, field: str) -> None:
+    """A selection's box, point, polygon and colour-select numbers, checked (their counts first)."""
+    for key in _OP_KEYS[kind][1:-1]:
+        if key not in op:
+            raise Refused(field, "required", f"a {kind} edit needs {key!r}.", f"send {', '.join(_OP_KEYS[kind][1:])}.")
+    if kind in ("rect", "ellipse"):
+        _coordinates(op["box"], f"{field}.box", 4)
+    elif kind == "color":
+        _coordinates(op["point"], f"{field}.point", 2)
+        number(op["tolerance"], f"{field}.tolerance", 0, MAX_TOLERANCE)
+        flag(op["contiguous"], f"{field}.contiguous")
+    else:
+        points = op["points"]
+        if not isinstance(points, (list, tuple)) or len(points) % 2 or not 3 <= len(points) // 2 <= MAX_STROKE_POINTS:
+            size = f"{len(points) // 2:,} points" if isinstance(points, (list, tuple)) else describe(points)
+            problem = f"is {size}; a polygon has 3 to {MAX_STROKE_POINTS:,} (x, y) points."
+            raise Refused(f"{field}.points", "max_points", problem, "send x, y pairs of 3 points or more.")
+        xy = _coordinates(points, f"{field}.points")
+        sweep = float(np.abs(np.diff(xy[:, 1], append=xy[:1, 1])).sum())
+        if sweep > MAX_POLYGON_SWEEP:
+            problem = f"its edges cross {sweep:,.0f} rows in all, more than {MAX_POLYGON_SWEEP:,.0f}."
+            raise Refused(f"{field}.points", "max_sweep", problem, "draw a simpler outline.")
+    choice(op.get("mode", "paint"), f"{field}.mode", BRUSH_MODES)
+
+
+def check_mask_edit(op: object, field: str) -> tuple[int, float, float]:
+    """One mask edit in the contract's shape; (points, path length, points x radius) it costs as a stroke."""
+    if not isinstance(op, dict):
+        raise Refused(field, "type", f"is a JSON object, not {describe(op)}.", "send {\"op\": ...}.")
+    kind = choice(op.get("op"), f"{field}.op", MASK_OPS)
+    keys(op, field, _OP_KEYS[kind])
+    if kind == "stroke":
+        return _stroke_size(op, field)
+    if kind not in ("clear", "invert"):
+        _shape_op(op, kind, field)
+    return 0, 0.0, 0.0
 
 
 def _stroke_size(op: dict[str, Any], field: str) -> tuple[int, float, float]:
@@ -129,16 +221,7 @@ def _stroke_size(op: dict[str, Any], field: str) -> tuple[int, float, float]:
     if count > MAX_STROKE_POINTS:
         fix = f"send at most {MAX_STROKE_POINTS:,} points per stroke (split a longer one)."
         raise Refused(f"{field}.points", "max_points", f"holds {count:,} points, more than {MAX_STROKE_POINTS:,}.", fix)
-    if not set(map(type, points)) <= {int, float}:  # bool is not int here
-        bad = next(v for v in points if type(v) not in (int, float))
-        raise Refused(f"{field}.points", "type", f"holds numbers only, not {describe(bad)}.", "send numbers.")
-    try:
-        xy = np.asarray(points, dtype=np.float64).reshape(-1, 2)  # bounded now: at most 2 * MAX_STROKE_POINTS numbers
-    except OverflowError:
-        xy = np.full((1, 2), np.inf)
-    if not np.all(np.abs(xy) <= MAX_COORDINATE):  # NaN and inf fail too
-        problem = f"holds a coordinate that is not finite or beyond +-{MAX_COORDINATE:,.0f} px."
-        raise Refused(f"{field}.points", "range", problem, "send source-pixel coordinates near the image.")
+    xy = _coordinates(points, f"{field}.points")  # bounded now: at most 2 * MAX_STROKE_POINTS numbers
     length = float(np.hypot(*np.diff(xy, axis=0).T).sum()) if count > 1 else 0.0
     if length > MAX_STROKE_LENGTH:
         problem = f"its path is {length:,.0f} px long, more than {MAX_STROKE_LENGTH:,.0f}."
@@ -159,14 +242,8 @@ def check_mask_edits(value: object, name: str = "mask_edits") -> list[dict[str, 
         raise Refused(name, "max_edits", f"holds {len(value):,} edits, more than {MAX_MASK_EDITS:,}.", fix)
     points, length, sweep = 0, 0.0, 0.0
     for i, op in enumerate(value):
-        field = f"{name}[{i}]"
-        if not isinstance(op, dict):
-            raise Refused(field, "type", f"is a JSON object, not {describe(op)}.", "send {\"op\": ...}.")
-        kind = choice(op.get("op"), f"{field}.op", MASK_OPS)
-        keys(op, field, _STROKE_KEYS if kind == "stroke" else ("op",))
-        if kind == "stroke":
-            more, longer, wider = _stroke_size(op, field)
-            points, length, sweep = points + more, length + longer, sweep + wider
+        more, longer, wider = check_mask_edit(op, f"{name}[{i}]")
+        points, length, sweep = points + more, length + longer, sweep + wider
     if points > MAX_MASK_POINTS:
         problem = f"its strokes hold {points:,} points in all, more than {MAX_MASK_POINTS:,}."
         raise Refused(name, "max_points", problem, _BAKE)
@@ -187,8 +264,6 @@ def check_trait(name: str, value: object, *, browser: bool) -> Any:
         return check_params(value)
     if name == "variants":
         return check_variants(value, browser=browser)
-    if name in ("mask_edits", "mask_redo"):
-        return check_mask_edits(value, name)
     if name == "brush":
         return check_brush(value)
     if name == "mask_tools":
@@ -233,6 +308,33 @@ def check_message(content: object, buffers: Sequence[Any], *, sources: int) -> d
     elif kind == "fetch":
         out["id"] = result_id(content.get("id"), "fetch.id", _ID_FIX)
         out["purpose"] = choice(content.get("purpose", "download"), "fetch.purpose", FETCH_PURPOSES)
+    elif kind == "mask_edit":
+        if "edit" not in content:
+            raise Refused("mask_edit", "required", "needs 'edit'.", "send {\"type\": \"mask_edit\", \"edit\": {...}}.")
+        check_mask_edit(content["edit"], "mask_edit.edit")
+        out["edit"] = content["edit"]
+    elif kind == "view":
+        out["box"] = [float(v) for v in _coordinates(content.get("box"), "view.box", 4).ravel()]
+        out["width"] = whole(content.get("width"), "view.width", 1, MAX_VIEW_EDGE)
+        out["height"] = whole(content.get("height"), "view.height", 1, MAX_VIEW_EDGE)
+    elif kind == "extend":
+        out.update(_extend(content))
+    return out
+
+
+def _extend(content: dict[str, Any]) -> dict[str, Any]:
+    """The fields of an ``extend`` message, each checked; absent ones (or null) left out."""
+    out: dict[str, Any] = {}
+    for side in ("left", "top", "right", "bottom"):
+        if content.get(side) is not None:
+            out[side] = whole(content[side], f"extend.{side}", 0, MAX_EXTEND)
+    for name in ("aspect", "size"):
+        if content.get(name) not in (None, ""):
+            out[name] = text(content[name], f"extend.{name}", 20)
+    if content.get("fill") is not None:
+        out["fill"] = choice(content["fill"], "extend.fill", FILLS)
+    if content.get("overlap") is not None:
+        out["overlap"] = whole(content["overlap"], "extend.overlap", 0, MAX_OVERLAP)
     return out
 
 

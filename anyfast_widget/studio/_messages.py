@@ -56,10 +56,42 @@ class BrowserMessages:
                 studio.use_as_source(self._result(message["id"], "use_as_source.id"))
             elif kind == "fetch":
                 self._send_file(self._result(message["id"], "fetch.id"), message["purpose"])
+            elif kind == "mask_edit":
+                self._edit_mask(message["edit"])
+            elif kind == "mask_undo":
+                studio.undo_mask()
+            elif kind == "mask_redo":
+                studio.redo_mask()
+            elif kind == "mask_sync":
+                studio._send_mask(None)
+            elif kind == "view":
+                self._send_view(message["box"], (message["width"], message["height"]))
+            elif kind == "extend":
+                studio.extend_canvas(**{k: v for k, v in message.items() if k != "type"})
+            elif kind == "gallery_more":
+                self._gallery.show_more()
+            elif kind == "go_offline":
+                studio.go_offline()
         except Refused as refused:
             studio._refuse(refused, "message")
         except Exception as error:  # never a traceback in the kernel for a click
             studio.notice = {"kind": "error", **error_card(error)}
+
+    def _edit_mask(self, edit: dict[str, Any]) -> None:
+        """One edit from the editor; one the rasterizer cannot apply (say, a colour pick off the image) is a notice."""
+        try:
+            self._studio.edit_mask(edit)
+        except ValueError as error:
+            if isinstance(error, ValidationError):
+                raise
+            self._studio.notice = {"kind": "error", "title": "A mask edit was not applied", "message": str(error), "hint": ""}
+
+    def _send_view(self, box: list[float], size: tuple[int, int]) -> None:
+        """Answer ``view``: that area of the full-resolution primary, at most ``size``, so a zoomed-in canvas is sharp."""
+        crop = self._studio._sources.crop(box, size)
+        if crop is not None:
+            area, data, mime = crop
+            self._studio.send({"type": "view", "box": list(area), "mime": mime}, [data])
 
     def _result(self, result_id: str, field: str) -> ImageResult:
         try:

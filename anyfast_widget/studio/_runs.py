@@ -41,6 +41,7 @@ class RunPlan:
     original: Image.Image | None  # the primary source as sent, to measure an edit against
     keep_outside: bool
     feather: float
+    extended: dict[str, Any] | None = None  # the primary was outpainted: where its original lies (Source.extended)
 
 
 class Runner:
@@ -94,7 +95,14 @@ class Runner:
         try:
             raw = await run.client.send(run.prepared)  # on disk and indexed when this returns
             shown = await asyncio.to_thread(
-                after_edit, self._store, raw, run.prepared.mask, run.original, keep=run.keep_outside, feather=run.feather
+                after_edit,
+                self._store,
+                raw,
+                run.prepared.mask,
+                run.original,
+                keep=run.keep_outside,
+                feather=run.feather,
+                extended=run.extended,
             )
         except asyncio.CancelledError:
             self._update_job(index, status="cancelled", finished_at=_now_ms())

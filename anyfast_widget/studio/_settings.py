@@ -23,15 +23,15 @@ from ..core import (
     Violation,
     check_params,
     check_sources,
+    edit_size,
     format_size,
     is_valid_size,
-    nearest_sizes,
     parse_size,
 )
 
 MAX_VARIANTS = 8
 DEFAULT_PARAMS: dict[str, Any] = {
-    "size": DEFAULT_SIZE,
+    "size": None,  # auto: the API's default for a generation, the primary's own shape for an edit (auto_size)
     "quality": "medium",
     "output_format": "png",
     "output_compression": None,
@@ -52,7 +52,12 @@ _LABELS = {
     "response_format": ("Delivery", "b64_json returns the image in the response; url returns a link, downloaded at once."),
 }
 _OPTIONS = {"quality": QUALITIES, "output_format": OUTPUT_FORMATS, "moderation": MODERATIONS, "response_format": RESPONSE_FORMATS}
-_NO_KEY = "No API key: set ANYFAST_API_KEY, or pass api_key= (or client=) to ImageStudio."
+NO_KEY = "No API key: runs cannot be sent to the Anyfast API."
+NO_KEY_HINT = (
+    "Set ANYFAST_API_KEY (or pass api_key=) and run the cell again; or try it offline: the \"Try offline\" button, or "
+    "ImageStudio(offline=True), uses the built-in stand-in (synthetic images, nothing paid)."
+)
+_NO_KEY = f"{NO_KEY} {NO_KEY_HINT}"
 
 
 @dataclasses.dataclass(frozen=True)
@@ -80,10 +85,20 @@ def tidy_params(params: dict[str, Any]) -> dict[str, Any]:
     return params
 
 
-def wire_params(prompt: str, params: dict[str, Any], endpoint: str) -> dict[str, Any]:
-    """The request's fields as they would be sent to ``endpoint`` (prompt included)."""
+def auto_size(sources: Sequence[EncodedImage]) -> str | None:
+    """The size asked for when none is chosen: an edit's primary's own size if valid, else the nearest of its aspect.
+
+    None for a generation, which leaves the size to the API (its default, DEFAULT_SIZE).
+    """
+    return format_size(*edit_size(*sources[0].size)) if sources else None
+
+
+def wire_params(prompt: str, params: dict[str, Any], endpoint: str, auto: str | None = None) -> dict[str, Any]:
+    """The request's fields as they would be sent to ``endpoint`` (prompt included); ``auto`` is the size when none is set."""
     accepted = EDIT_FIELDS if endpoint == "edits" else GENERATION_FIELDS
     out: dict[str, Any] = {"prompt": prompt}
+    if auto is not None and params.get("size") in (None, "") and "size" in accepted:
+        out["size"] = auto
     for name, value in params.items():
         if name not in accepted or value is None or value == "":
             continue
@@ -114,11 +129,7 @@ def controls(endpoint: str, params: dict[str, Any], sources: Sequence[EncodedIma
         control: dict[str, Any] = {"name": name, "label": label, "help": help_text, "default": DEFAULT_PARAMS[name]}
         if name == "size":
             options = list(SIZE_PRESETS)
-            if sources:  # the source's own shape, at the nearest valid size
-                shaped = nearest_sizes(*sources[0].size, k=1)[0]
-                if shaped not in options:
-                    options.insert(0, shaped)
-            control.update(kind="size", options=options)
+            control.update(kind="size", options=options, auto=auto_size(sources) or DEFAULT_SIZE)
         elif name == "output_compression":
             control.update(kind="int", min=0, max=100, default=100)
         else:
@@ -139,7 +150,7 @@ def judge(
 ) -> Judged:
     """Every rule the settings break, and the one reason (if any) the run button is disabled."""
     endpoint = endpoint_for(sources)
-    violations = check_params(endpoint, wire_params(prompt, params, endpoint))
+    violations = check_params(endpoint, wire_params(prompt, params, endpoint, auto_size(sources)))
     violations += variants_violations(variants)
     if sources:
         violations += check_sources([s.upload_info(f"image[{i}]") for i, s in enumerate(sources)])
@@ -154,9 +165,11 @@ def judge(
         blocked = f"{first.field}: {first.message}{more}"
     else:
         blocked = ""
+    # An empty prompt nobody has typed in yet is not an error to show; the run button still says why it waits.
+    shown = [v for v in violations if not (v.field == "prompt" and v.rule == "required")]
     return Judged(
         endpoint=endpoint,
         controls=controls(endpoint, params, sources),
-        violations=[{"field": v.field, "rule": v.rule, "message": v.message, "fix": v.fix} for v in violations],
+        violations=[{"field": v.field, "rule": v.rule, "message": v.message, "fix": v.fix} for v in shown],
         run_blocked=blocked,
     )

@@ -8,6 +8,8 @@ size (the canvas the browser paints on).
 from __future__ import annotations
 
 import dataclasses
+import io
+import math
 import os
 import secrets
 from collections.abc import Iterator, Sequence
@@ -39,16 +41,17 @@ class Source:
     name: str
     encoded: EncodedImage
     thumb: bytes
+    extended: dict[str, Any] | None = None  # made by extend_canvas: where the original lies in it (Extension.as_dict())
 
     @classmethod
-    def make(cls, value: ImageInput, index: int, name: str | None = None) -> Source:
+    def make(cls, value: ImageInput, index: int, name: str | None = None, extended: dict[str, Any] | None = None) -> Source:
         """Encode ``value`` as the ``index``-th source (ValidationError if it is unusable); named after its file by default."""
         field = f"image[{index}]"
         encoded = value if isinstance(value, EncodedImage) else encode_source(value, field)
         if name is None:
             name = Path(os.fspath(value)).name if isinstance(value, (str, os.PathLike)) else f"image {index + 1}"
         thumb, _, _ = encode_preview(decode_image(encoded.data), THUMB_EDGE)
-        return cls(secrets.token_hex(4), name, encoded, thumb)
+        return cls(secrets.token_hex(4), name, encoded, thumb, extended)
 
     def card(self) -> dict[str, Any]:
         """The source as the browser shows it (an entry of the ``source_cards`` trait)."""
@@ -60,6 +63,7 @@ class Source:
             "format": self.encoded.format,
             "note": self.encoded.converted_from or "",
             "thumb": self.thumb,
+            **({"extended": self.extended} if self.extended else {}),
         }
 
 
@@ -122,6 +126,34 @@ class Sources:
         """``[w, h]`` of the display-sized primary; ``[0, 0]`` without sources."""
         return list(self._decoded.canvas.size) if self._decoded else [0, 0]
 
+    def crop(self, box: Sequence[float], size: tuple[int, int]) -> tuple[tuple[int, int, int, int], bytes, str] | None:
+        """The primary's pixels in ``box`` (x0, y0, x1, y1, clamped to it) at most ``size``, encoded; None when empty.
+
+        Returns the area actually taken (whole pixels), the bytes and their MIME type.
+        """
+        if self._decoded is None:
+            return None
+        image = self._decoded.image
+        x0, y0, x1, y1 = box
+        left, right = sorted((x0, x1))
+        top, bottom = sorted((y0, y1))
+        area = (
+            max(0, math.floor(left)),
+            max(0, math.floor(top)),
+            min(image.width, math.ceil(right)),
+            min(image.height, math.ceil(bottom)),
+        )
+        if area[2] <= area[0] or area[3] <= area[1]:
+            return None
+        piece = image.crop(area)
+        scale = min(1.0, size[0] / piece.width, size[1] / piece.height)
+        if scale < 1.0:
+            shown = (max(1, round(piece.width * scale)), max(1, round(piece.height * scale)))
+            piece = piece.resize(shown, Image.Resampling.BOX)
+        buffer = io.BytesIO()
+        piece.save(buffer, "JPEG", quality=92, subsampling=0)  # 4:4:4: sharp colour edges up close
+        return area, buffer.getvalue(), "image/jpeg"
+
     def cards(self) -> list[dict[str, Any]]:
         return [s.card() for s in self._items]
 
@@ -149,6 +181,11 @@ class Sources:
         self._items.insert(0, Source.make(value, 0, name=name))
         if len(self._items) > MAX_SOURCES:
             self._items.pop()
+        self._settle()
+
+    def replace_primary(self, value: ImageInput, *, name: str, extended: dict[str, Any] | None = None) -> None:
+        """Put ``value`` in the primary's place (the other sources stay); ValidationError when it is unusable."""
+        self._items[0] = Source.make(value, 0, name=name, extended=extended)
         self._settle()
 
     def remove(self, index: int) -> None:

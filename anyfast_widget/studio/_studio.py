@@ -28,9 +28,8 @@ from ..core import (
     MAX_SOURCES,
     AnyfastError,
     ConfigurationError,
-    Mask,
+    EncodedImage,
     ValidationError,
-    Violation,
     error_card,
     prepare_edit,
     prepare_generation,
@@ -38,26 +37,45 @@ from ..core import (
 from ..store import ImageResult, RunStore
 from ._gallery import Gallery
 from ._limits import BROWSER_TRAITS, check_state, check_trait
-from ._mask_state import MaskState, mask_violations
+from ._mask_api import MaskEditing
+from ._mask_state import MaskState
 from ._messages import BrowserMessages
 from ._runs import Runner, RunPlan
-from ._settings import DEFAULT_PARAMS, MAX_VARIANTS, endpoint_for, judge, tidy_params, variants_violations, wire_params
+from ._settings import (
+    DEFAULT_PARAMS,
+    MAX_VARIANTS,
+    NO_KEY,
+    NO_KEY_HINT,
+    auto_size,
+    endpoint_for,
+    judge,
+    tidy_params,
+    variants_violations,
+    wire_params,
+)
 from ._sources import Sources
+from ._static import StudioSummary, static_bundle
 
 if TYPE_CHECKING:  # annotations only
-    from ..core import EncodedImage, ImageInput, MaskInput, PreparedRequest
+    from ..core import ImageInput, MaskInput, PreparedRequest
 
 _STATIC = Path(__file__).parent.parent / "static"
+DEFAULT_BRUSH: dict[str, Any] = {
+    "tool": "brush",
+    "radius": 40.0,
+    "mode": "paint",
+    "opacity": 0.5,
+    "visible": True,
+    "colour": "#ff00ff",
+    "outline": False,
+    "tolerance": 32,
+    "contiguous": True,
+}
 _UNSET = object()
 logger = logging.getLogger("anyfast_widget")
 
 
-def _same_items(a: list[Any], b: list[Any]) -> bool:
-    """The same objects in the same order (traitlets copies a list, not its items)."""
-    return len(a) == len(b) and all(x is y for x, y in zip(a, b))
-
-
-class ImageStudio(BrowserWidget):
+class ImageStudio(MaskEditing, BrowserWidget):
     """A studio for the Anyfast image API in a notebook cell.
 
     Write a prompt and press Generate; add source images and it becomes Edit, with
@@ -76,8 +94,6 @@ class ImageStudio(BrowserWidget):
     prompt = t.Unicode("").tag(sync=True)
     params = t.Dict().tag(sync=True)
     variants = t.Int(1).tag(sync=True)
-    mask_edits = t.List(t.Dict()).tag(sync=True)  # the browser's strokes, clears and inverts, in order
-    mask_redo = t.List(t.Dict()).tag(sync=True)  # mask edits undone, most recent last
     brush = t.Dict().tag(sync=True)
     mask_tools = t.Dict().tag(sync=True)
 
@@ -89,14 +105,16 @@ class ImageStudio(BrowserWidget):
     source_cards = t.List(t.Dict()).tag(sync=True)
     canvas_image = t.Bytes(b"").tag(sync=True)
     canvas_size = t.List(t.Int(), default_value=[0, 0]).tag(sync=True)
-    base_mask = t.Bytes(b"").tag(sync=True)
-    send_preview = t.Bytes(b"").tag(sync=True)
+    mask_history = t.Dict({"undo": 0, "redo": 0}).tag(sync=True)
     coverage = t.Float(0.0).tag(sync=True)
     mask_checks = t.List(t.Dict()).tag(sync=True)
     jobs = t.List(t.Dict()).tag(sync=True)
     running = t.Bool(False).tag(sync=True)
     gallery = t.List(t.Dict()).tag(sync=True)
+    gallery_more = t.Bool(False).tag(sync=True)
     limits = t.Dict({"variants": MAX_VARIANTS, "sources": MAX_SOURCES}, read_only=True).tag(sync=True)
+    offline = t.Bool(False).tag(sync=True)  # talking to the built-in stand-in: the widget shows a badge
+    key_missing = t.Bool(False).tag(sync=True)  # no key: the widget offers "Try offline"
 
     def __init__(
         self,
@@ -112,18 +130,30 @@ class ImageStudio(BrowserWidget):
         retry: RetryPolicy | None = None,
         history: int = 24,
         variants: int = 1,
+        offline: bool = False,
         **params: Any,
     ) -> None:
         """``params`` are request parameters (``size``, ``quality``, ``output_format``, ...).
 
         ``client`` is an AsyncClient to use; otherwise one is made from ``api_key``
         (or ``ANYFAST_API_KEY``), ``base_url``, ``run_dir``, ``timeout`` and ``retry``.
-        ``history`` is how many past results of the run store the gallery starts with.
+        ``history`` is how many past results of the run store the gallery starts with (and
+        shows more of at each "Show more"). ``offline=True`` talks to the built-in
+        stand-in server instead of the API: synthetic pictures, nothing paid, and a
+        badge in the widget says so. Without a key the widget offers it; it never
+        falls back to it by itself.
         """
         unknown = set(params) - set(DEFAULT_PARAMS)
         if unknown:
             raise TypeError(f"ImageStudio() got unexpected parameters: {', '.join(sorted(unknown))}")
-        self._client = client
+        if offline:
+            if client is not None or api_key is not None or base_url is not None:
+                raise TypeError("ImageStudio(offline=True) talks to the built-in stand-in: pass no client, api_key or base_url.")
+            from ..simulator import offline_server  # only when asked for: a script never loads the stand-in
+
+            server = offline_server()
+            api_key, base_url = server.api_key, server.base_url
+        self._client, self._timeout, self._retry = client, timeout, retry
         if client is not None:
             self._settings: Settings | None = None
             self._clients = ClientPerLoop(client=client)
@@ -135,13 +165,14 @@ class ImageStudio(BrowserWidget):
         # The traits' observers below use these from the first trait set on.
         self._sources = Sources()
         self._mask = MaskState()
-        self._gallery = Gallery(self.store, self)
+        self._mask_judged: tuple[bool, bool] | None = None
+        self._gallery = Gallery(self.store, self, page=history or 24)
         self._runner = Runner(self, self.store, self._gallery)
         super().__init__(
             prompt=prompt,
             params={**DEFAULT_PARAMS, **params},
             variants=variants,
-            brush={"radius": 40.0, "mode": "paint", "opacity": 0.5, "visible": True},
+            brush=dict(DEFAULT_BRUSH),
             mask_tools={"grow": 0, "feather": 4, "keep_outside": False},
         )
         self.on_msg(BrowserMessages(self, self._runner, self._gallery))
@@ -150,11 +181,37 @@ class ImageStudio(BrowserWidget):
         if mask is not None:
             self.mask = mask  # type: ignore[assignment]
         self._gallery.load_history(history)
+        self.offline = offline
         self._refresh_settings()
+        if not self.has_key:
+            self.notice = {"kind": "warning", "title": "No API key", "message": NO_KEY, "hint": NO_KEY_HINT}
+
+    def go_offline(self) -> None:
+        """Talk to the built-in stand-in from now on (what "Try offline" does); only a studio without a key may."""
+        if self.has_key:
+            raise ConfigurationError("This studio has an API key: it talks to the API, never to the stand-in.")
+        from ..simulator import offline_server
+
+        server = offline_server()
+        self._settings = Settings.resolve(server.api_key, server.base_url, self.store)
+        self._clients = ClientPerLoop(self._settings, run_dir=self.store, timeout=self._timeout, retry=self._retry)
+        self.offline, self.notice = True, {}
+        self._refresh_settings()
+
+    @property
+    def has_key(self) -> bool:
+        """Whether runs can be sent: an API key (or a client) was given, or the studio is offline."""
+        return self._settings is None or self._settings.api_key is not None
 
     def __repr__(self) -> str:
         counts = f"sources={len(self._sources)} results={len(self._gallery.results)}"
         return f"<ImageStudio {self.endpoint} {counts} run_dir={str(self.store.root)!r}>"
+
+    def _repr_mimebundle_(self, **kwargs: Any) -> Any:
+        """The live view, and beside it its latest results as HTML for a notebook opened without a kernel (``_static``)."""
+        results = self._gallery.results
+        summary = StudioSummary(self.endpoint, len(self._sources), len(results), self.offline)
+        return static_bundle(super()._repr_mimebundle_(**kwargs), summary, results)
 
     def _check_browser_state(self, sync_data: dict[str, Any]) -> None:
         check_state(sync_data, self.keys)
@@ -165,8 +222,7 @@ class ImageStudio(BrowserWidget):
 
     def _check(self, name: str, value: Any) -> Any:
         """``value`` checked for trait ``name`` (``_limits``), unless it is what :meth:`set_state` has just checked."""
-        checked = self._checked.get(name, _UNSET)
-        if value is checked or (isinstance(value, list) and isinstance(checked, list) and _same_items(value, checked)):
+        if value is self._checked.get(name, _UNSET):
             return value
         return check_trait(name, value, browser=False)
 
@@ -214,81 +270,18 @@ class ImageStudio(BrowserWidget):
             self.source_cards = self._sources.cards()
             self.canvas_image, self.canvas_size = self._sources.canvas_data, self._sources.canvas_size
             if keep_mask and primary is not None and self._mask.fits(primary.encoded.size):
-                self._refresh_mask_views()
+                self._mask_changed(None, send=False)
             else:
-                self._reset_mask(None)
+                self._reset_mask(None, send=False)
             self._refresh_settings()
-
-    @property
-    def mask(self) -> Mask | None:
-        """The mask painted so far (and any mask assigned), at the primary's full size; None without sources.
-
-        ``.region`` is True where the model may edit; ``.rgba`` has alpha 0 there.
-        Assign an array, an image or a :class:`Mask` (a segmentation model's output,
-        say) to show it on the canvas, where the brush can edit it further.
-        """
-        return self._mask.mask
-
-    @mask.setter
-    def mask(self, value: MaskInput | None) -> None:
-        primary = self._sources.primary
-        if primary is None:
-            message = "there is no source image for the mask to belong to."
-            raise ValidationError([Violation("mask", "primary", message, "add a source image first.")])
-        if value is None:
-            self._reset_mask(None)
-        else:
-            mask = Mask.coerce(value)
-            if wrong_size := [v for v in mask_violations(mask, primary.encoded) if v.rule == "same_size"]:
-                raise ValidationError(wrong_size)
-            self._reset_mask(mask)
-        self._refresh_settings()
-
-    @property
-    def mask_to_send(self) -> Mask | None:
-        """The mask as it will be sent: the painted one grown or shrunk by ``mask_tools["grow"]``; None when empty."""
-        return self._mask.to_send
-
-    def _reset_mask(self, base: Mask | None) -> None:
-        """Start the mask again from ``base`` (or from nothing), forgetting the browser's mask edits."""
-        primary = self._sources.primary
-        self._mask.reset(base, primary.encoded.size if primary is not None else None)
-        with self.hold_sync():
-            self.mask_edits, self.mask_redo = [], []
-            self.base_mask = self._mask.base_png(tuple(self.canvas_size))  # type: ignore[arg-type]
-            self._refresh_mask_views()
-
-    @t.observe("mask_edits")
-    def _on_mask_edits(self, change: dict[str, Any]) -> None:
-        edits: list[dict[str, Any]] = list(change["new"])
-        if edits == self._mask.edits:
-            return
-        if self._mask.region is None:  # no source to paint on
-            if edits:
-                self.mask_edits = []
-            return
-        try:
-            self._mask.apply(edits)
-        except (ValueError, OverflowError) as error:  # checked before (``_limits``); the rasterizer's own checks, in case
-            self.notice = {"kind": "error", "title": "A brush stroke was not understood", "message": str(error), "hint": ""}
-            self.mask_edits = list(self._mask.edits)
-            return
-        self._refresh_mask_views()
-        self._refresh_settings()
+        self._send_mask(None)  # after the new canvas_size has reached the browser
 
     @t.observe("mask_tools")
     def _on_mask_tools(self, change: dict[str, Any]) -> None:
-        if (change["old"] or {}).get("grow") != (change["new"] or {}).get("grow"):
-            self._refresh_mask_views()
-            self._refresh_settings()
-
-    def _refresh_mask_views(self) -> None:
-        """Work out the mask to send and show it: the preview with its holes, the coverage, the checks."""
-        primary = self._sources.primary.encoded if self._sources.primary is not None else None
-        self._mask.settle(int(self.mask_tools.get("grow", 0) or 0), primary)
-        views = self._mask.views(primary, self._sources.canvas)
-        self.send_preview, self.coverage = views.send_preview, views.coverage
-        self.mask_checks = views.mask_checks
+        grow = int((change["new"] or {}).get("grow", 0) or 0)
+        if grow != self._mask.grow:
+            self._mask.set_grow(grow)
+            self._mask_changed(None)
 
     @t.validate("params")
     def _tidy_params(self, proposal: dict[str, Any]) -> dict[str, Any]:
@@ -299,8 +292,9 @@ class ImageStudio(BrowserWidget):
         self._refresh_settings()
 
     def _refresh_settings(self) -> None:
-        has_key = self._settings is None or self._settings.api_key is not None
-        sources, mask_problems = self._sources.encoded, self._mask.problems
+        has_key = self.has_key
+        self.key_missing = not has_key
+        sources, mask_problems = self._sources.encoded, self._mask.problems(self._primary_encoded())
         judged = judge(self.prompt, self.params, self.variants, sources, mask_problems, has_key=has_key, running=self.running)
         with self.hold_sync():
             self.endpoint = judged.endpoint
@@ -309,7 +303,8 @@ class ImageStudio(BrowserWidget):
             self.run_blocked = judged.run_blocked
 
     def _wire_params(self) -> dict[str, Any]:
-        return wire_params(self.prompt, self.params, endpoint_for(self._sources.encoded))
+        sources = self._sources.encoded
+        return wire_params(self.prompt, self.params, endpoint_for(sources), auto_size(sources))
 
     def prepare(self) -> PreparedRequest:
         """The request the studio would send now, checked against every rule (ValidationError if not)."""
@@ -383,9 +378,10 @@ class ImageStudio(BrowserWidget):
             original=self._sources.primary_image,
             keep_outside=bool(self.mask_tools.get("keep_outside")) and prepared.mask is not None,
             feather=float(self.mask_tools.get("feather", 0) or 0),
+            extended=self._sources.primary.extended if self._sources.primary is not None else None,
         )
 
     def _client_for_loop(self) -> AsyncClient:
-        if self._settings is not None and self._settings.api_key is None:
-            raise ConfigurationError("No API key.", hint="Set ANYFAST_API_KEY, or pass api_key= (or client=) to ImageStudio.")
+        if not self.has_key:
+            raise ConfigurationError("No API key.", hint=NO_KEY_HINT)
         return self._clients.get()

@@ -111,6 +111,8 @@ export function controlsPanel(model: Model, violations: ViolationSlots, cleanups
     runButton.title = reason || (running ? "A run is in progress" : edits ? "Send an edit request per variant" : "Send a generation request per variant");
     blocked.textContent = running ? "Running…" : reason;
     blocked.hidden = !running && !reason;
+    blocked.dataset.state = running ? "running" : "blocked"; // running is news, not an error
+
   }, cleanups);
 
 
@@ -147,7 +149,7 @@ function renderControl(
   const slot = violations.slot(control.name);
   const describedBy = help ? `${id}-help` : null;
   const hasDefault = !(control.default === null || control.default === undefined || control.default === "");
-  const defaultText = hasDefault ? `default (${control.default})` : "API default";
+  const defaultText = control.auto ? `auto: ${control.auto}` : hasDefault ? `default (${control.default})` : "API default";
 
   if (control.kind === "int") {
     const input = h("input", {

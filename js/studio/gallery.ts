@@ -28,7 +28,12 @@ export function galleryPanel(model: Model, root: HTMLElement, cleanups: Cleanups
   const previews = new UrlCache();
   cleanups.add(() => previews.clear());
   const grid = h("ol", { class: "afs-gallery", "data-testid": "gallery", "aria-label": "Results, newest first" });
-  const panel = h("section", { class: "afs-panel afs-results", "data-testid": "results", "aria-label": "Results" }, h("h3", {}, "Results"), grid);
+  const more = h("button", { type: "button", class: "afs-more", "data-testid": "gallery-more", title: "Show older results from the run store" }, "Show more");
+  cleanups.listen(more, "click", () => model.send({ type: "gallery_more" }));
+  watch(model, ["gallery_more"], () => {
+    more.hidden = !model.get("gallery_more");
+  }, cleanups);
+  const panel = h("section", { class: "afs-panel afs-results", "data-testid": "results", "aria-label": "Results" }, h("h3", {}, "Results"), grid, more);
 
   // --- the enlarged view
   const bigImage = h("img", { class: "afs-enlarged-image", "data-testid": "enlarged-image", alt: "" });
@@ -142,7 +147,7 @@ export function galleryPanel(model: Model, root: HTMLElement, cleanups: Cleanups
       return element;
     });
     setChildren(grid, ...elements);
-    panel.hidden = results.length === 0;
+    panel.hidden = results.length === 0 && !model.get("gallery_more");
   }, cleanups);
 
   function renderItem(result: Result, itemCleanups: Cleanups): HTMLElement {

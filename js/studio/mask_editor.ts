@@ -1,17 +1,30 @@
-// The mask editor panel: the primary image with the mask layer over it, the brush
-// toolbar (paint/erase, size, undo/redo, clear, invert, opacity, hide) and shortcuts.
-import { attachBrush, shortcutFor, stepRadius } from "./brush";
-import { UrlCache, decodeImage, sameBytes } from "../shared/bytes";
+// The mask panel: the zoomable stage (image, sharp view crop, mask layer, outline,
+// live selection outline, brush cursor), the toolbar and the keyboard shortcuts.
+// Python holds the mask: edits, undo and redo are sent as messages, and the layer
+// shows Python's `mask` patches (mask_layer.ts).
+import { UrlCache } from "../shared/bytes";
 import { Cleanups, h, isTextEntry } from "../shared/dom";
 import type { Size } from "./geometry";
-import { fitToBox } from "./geometry";
-import type { History } from "./history";
-import { canRedo, canUndo, pushOp, redo, undo } from "./history";
-import { MaskLayer } from "./mask_layer";
-import { commit, list, watch } from "./model";
-import type { Brush, Bytes, Model, Op } from "./types";
+import type { MaskLayer } from "./mask_layer";
+import { list, watch } from "./model";
+import { shortcutFor, stepRadius } from "./shortcuts";
+import { toolbar } from "./toolbar";
+import { attachTools } from "./tools";
+import type { Brush, Model, Op, ViewMessage } from "./types";
+import { ViewCrop } from "./view_crop";
+import { Viewport } from "./viewport";
 
-const DEFAULT_BRUSH: Brush = { radius: 24, mode: "paint", opacity: 0.5, visible: true };
+export const DEFAULT_BRUSH: Brush = {
+  tool: "brush",
+  radius: 24,
+  mode: "paint",
+  opacity: 0.5,
+  visible: true,
+  colour: "#ff00ff",
+  outline: false,
+  tolerance: 32,
+  contiguous: true,
+};
 
 export function brushOf(model: Model): Brush {
   return { ...DEFAULT_BRUSH, ...(model.get("brush") ?? {}) };
@@ -23,15 +36,12 @@ export function radiusBounds(source: Size | null): { min: number; max: number } 
   return { min: 1, max: Math.max(16, Math.round(longEdge / 6)) };
 }
 
-export function maskEditor(model: Model, root: HTMLElement, cleanups: Cleanups): HTMLElement {
+export type MaskEditor = { element: HTMLElement; onView: (message: ViewMessage, buffers: DataView[]) => void };
+
+export function maskEditor(model: Model, root: HTMLElement, layer: MaskLayer, cleanups: Cleanups): MaskEditor {
   const urls = new UrlCache();
   cleanups.add(() => urls.clear());
-  const layer = new MaskLayer();
 
-  const history = (): History => ({ mask_edits: list(model, "mask_edits"), mask_redo: list(model, "mask_redo") });
-  const setHistory = (next: History) => {
-    if (next !== history()) commit(model, { mask_edits: next.mask_edits, mask_redo: next.mask_redo });
-  };
   const source = (): Size | null => {
     const first = list(model, "source_cards")[0];
     return first && first.width > 0 && first.height > 0 ? { width: first.width, height: first.height } : null;
@@ -44,39 +54,54 @@ export function maskEditor(model: Model, root: HTMLElement, cleanups: Cleanups):
     model.set("brush", { ...brushOf(model), ...change });
     if (save) model.save_changes();
   };
+  const send = (op: Op) => model.send({ type: "mask_edit", edit: op });
+  const step = (type: "mask_undo" | "mask_redo") => {
+    model.send({ type });
+    layer.expectPatch();
+  };
 
-  // --- the image and its mask
+  // --- the stage: one CSS pixel per source pixel, zoomed by the viewport's transform
   const image = h("img", { class: "afs-canvas-image", "data-testid": "canvas-image", alt: "Primary source image", draggable: "false" });
-  const cursor = h("div", { class: "afs-brush-cursor", "aria-hidden": "true", hidden: true });
-  const surface = h(
+  const shape = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  shape.setAttribute("class", "afs-selection");
+  shape.setAttribute("data-testid", "selection-shape");
+  shape.setAttribute("aria-hidden", "true");
+  shape.setAttribute("preserveAspectRatio", "none");
+  const stage = h(
     "div",
-    { class: "afs-stage", "data-testid": "canvas", role: "img", "aria-label": "Mask canvas: drag to paint the area to edit" },
+    { class: "afs-stage", "data-testid": "canvas", role: "img", "aria-label": "Mask canvas: drag to mark the area to edit" },
     image,
-    layer.canvas,
-    cursor,
   );
-  const stageBox = h("div", { class: "afs-stage-box" }, surface);
+  const cursor = h("div", { class: "afs-brush-cursor", "aria-hidden": "true", hidden: true });
+  let tools: ReturnType<typeof attachTools> | null = null;
+  const viewport = new Viewport(stage, () => tools?.cancel(), cleanups);
+  const crop = new ViewCrop(
+    viewport,
+    () => {
+      const s = source();
+      const card = list(model, "source_cards")[0];
+      return s && card ? { ...s, key: `${card.id}:${s.width}x${s.height}` } : null;
+    },
+    () => {
+      const s = source();
+      return s ? canvasSize().width / s.width : 1;
+    },
+    (message) => model.send(message),
+    cleanups,
+  );
+  stage.append(crop.image, layer.canvas, layer.outline, shape, layer.send);
+  viewport.element.append(cursor);
 
-  // --- the toolbar
-  const paint = h("button", { type: "button", class: "afs-toggle", "data-testid": "brush-paint", title: "Paint: mark the area to edit" }, "Paint");
-  const erase = h("button", { type: "button", class: "afs-toggle", "data-testid": "brush-erase", title: "Erase: keep this area" }, "Erase");
-  const size = h("input", { type: "range", min: 1, max: 100, step: 1, "data-testid": "brush-size", "aria-label": "Brush size in source pixels (keys [ and ])" });
-  const sizeValue = h("output", { class: "afs-value", "data-testid": "brush-size-value" });
-  const undoButton = h("button", { type: "button", "data-testid": "mask-undo", title: "Undo (Ctrl+Z)" }, "Undo");
-  const redoButton = h("button", { type: "button", "data-testid": "mask-redo", title: "Redo (Ctrl+Shift+Z or Ctrl+Y)" }, "Redo");
-  const clear = h("button", { type: "button", "data-testid": "mask-clear", title: "Clear the mask" }, "Clear");
-  const invert = h("button", { type: "button", "data-testid": "mask-invert", title: "Swap the area to edit and the area to keep" }, "Invert");
-  const opacity = h("input", { type: "range", min: 0, max: 1, step: 0.05, "data-testid": "mask-opacity", "aria-label": "Mask overlay opacity" });
-  const hide = h("input", { type: "checkbox", "data-testid": "mask-hide" });
-  const toolbar = h(
-    "div",
-    { class: "afs-toolbar", role: "toolbar", "aria-label": "Mask brush" },
-    h("span", { class: "afs-group", role: "group", "aria-label": "Brush mode" }, paint, erase),
-    h("label", { class: "afs-inline" }, h("span", {}, "Size"), size, sizeValue),
-    h("span", { class: "afs-group" }, undoButton, redoButton),
-    h("span", { class: "afs-group" }, clear, invert),
-    h("label", { class: "afs-inline" }, h("span", {}, "Opacity"), opacity),
-    h("label", { class: "afs-inline" }, hide, h("span", {}, "Hide mask")),
+  const bar = toolbar(
+    viewport,
+    {
+      setBrush,
+      undo: () => step("mask_undo"),
+      redo: () => step("mask_redo"),
+      clear: () => send({ op: "clear" }),
+      invert: () => send({ op: "invert" }),
+    },
+    cleanups,
   );
 
   const empty = h("p", { class: "afs-empty", "data-testid": "mask-empty" }, "Add a source image to paint a mask on it: the painted area is what the model may change.");
@@ -85,115 +110,118 @@ export function maskEditor(model: Model, root: HTMLElement, cleanups: Cleanups):
     { class: "afs-panel afs-mask-editor", "data-testid": "mask-editor", "aria-label": "Mask editor" },
     h("h3", {}, "Mask"),
     empty,
-    toolbar,
-    stageBox,
+    bar.element,
+    viewport.element,
   );
 
   // --- model -> view
-  const fit = () => {
-    const canvas = canvasSize();
-    const box = { width: stageBox.clientWidth || 480, height: Math.max(240, Math.min(window.innerHeight * 0.6, 640)) };
-    const shown = fitToBox(canvas, box, true);
-    surface.style.width = `${Math.floor(shown.width)}px`;
-    surface.style.height = `${Math.floor(shown.height)}px`;
-  };
-
   watch(model, ["canvas_image"], () => {
     const url = urls.get("canvas", model.get("canvas_image"));
     if (url) image.src = url;
     else image.removeAttribute("src");
+    crop.checkSource();
   }, cleanups);
+
+  // The outline is about one screen pixel wide whatever the zoom.
+  const outlineThickness = () => {
+    const s = source();
+    const canvasPerCss = s ? canvasSize().width / s.width / viewport.view.zoom : 1;
+    return Math.max(1, Math.round(canvasPerCss));
+  };
+  const style = () => {
+    const brush = brushOf(model);
+    layer.setStyle(brush.colour, brush.outline, outlineThickness());
+  };
 
   const geometry = () => {
-    const has = source() !== null && canvasSize().width > 0;
+    const s = source();
+    const has = s !== null && canvasSize().width > 0;
     empty.hidden = has;
-    toolbar.hidden = stageBox.hidden = !has;
-    layer.setGeometry(canvasSize(), source() ?? canvasSize(), list(model, "mask_edits"));
-    const bounds = radiusBounds(source());
-    size.min = String(bounds.min);
-    size.max = String(bounds.max);
-    fit();
+    bar.element.hidden = viewport.element.hidden = !has;
+    layer.setGeometry(canvasSize(), s ?? canvasSize());
+    const bounds = radiusBounds(s);
+    bar.setRadiusBounds(bounds.min, bounds.max);
+    if (s) viewport.setSource(s);
+    crop.checkSource();
+    style();
   };
   watch(model, ["canvas_size", "source_cards"], geometry, cleanups);
+  watch(model, ["mask_history"], () => bar.setHistory(model.get("mask_history") ?? { undo: 0, redo: 0 }), cleanups);
 
-  // base_mask arrives as PNG bytes; decoding is async, so a newer one may overtake it.
-  let baseBytes: Bytes = null;
-  let baseToken = 0;
-  watch(model, ["base_mask"], () => {
-    const bytes = model.get("base_mask");
-    if (sameBytes(bytes, baseBytes)) return;
-    baseBytes = bytes;
-    const token = ++baseToken;
-    decodeImage(bytes)
-      .then((bitmap) => {
-        if (token === baseToken) layer.setBase(bitmap, list(model, "mask_edits"));
-      })
-      .catch((error) => console.error("anyfast-studio: base_mask is not an image", error));
-  }, cleanups);
-
-  watch(model, ["mask_edits", "mask_redo"], () => {
-    layer.setOps(list(model, "mask_edits"));
-    undoButton.disabled = !canUndo(history());
-    redoButton.disabled = !canRedo(history());
-  }, cleanups);
+  let outlineTimer: ReturnType<typeof setTimeout> | undefined;
+  cleanups.add(() => clearTimeout(outlineTimer));
+  viewport.onChange(() => {
+    tools?.refresh();
+    clearTimeout(outlineTimer);
+    outlineTimer = setTimeout(style, 200); // a new outline width once the zoom settles
+  });
 
   watch(model, ["brush"], () => {
     const brush = brushOf(model);
-    paint.setAttribute("aria-pressed", String(brush.mode === "paint"));
-    erase.setAttribute("aria-pressed", String(brush.mode === "erase"));
-    size.value = String(brush.radius);
-    sizeValue.textContent = `${Math.round(brush.radius)} px`;
-    opacity.value = String(brush.opacity);
-    hide.checked = !brush.visible;
-    layer.canvas.style.opacity = String(brush.opacity);
-    layer.canvas.style.visibility = brush.visible ? "visible" : "hidden";
+    bar.update(brush);
+    const mask = [layer.canvas, layer.outline];
+    for (const c of mask) c.style.opacity = String(brush.opacity);
+    layer.outline.style.opacity = String(Math.max(0.6, brush.opacity));
+    for (const c of mask) c.style.visibility = brush.visible ? "visible" : "hidden";
+    viewport.element.dataset.tool = brush.tool;
+    style();
   }, cleanups);
 
   // --- view -> model
-  attachBrush(
-    {
-      surface,
-      cursor,
-      layer,
-      source,
-      brush: () => brushOf(model),
-      onStroke: (op) => setHistory(pushOp(history(), op)),
-      focus: () => root.focus({ preventScroll: true }),
-    },
+  tools = attachTools(
+    { viewport, cursor, shape, layer, source, brush: () => brushOf(model), send, focus: () => root.focus({ preventScroll: true }) },
     cleanups,
   );
-
-  const addOp = (op: Op) => setHistory(pushOp(history(), op));
-  cleanups.listen(paint, "click", () => setBrush({ mode: "paint" }));
-  cleanups.listen(erase, "click", () => setBrush({ mode: "erase" }));
-  cleanups.listen(size, "input", () => setBrush({ radius: Number(size.value) }, false));
-  cleanups.listen(size, "change", () => setBrush({ radius: Number(size.value) }));
-  cleanups.listen(opacity, "input", () => setBrush({ opacity: Number(opacity.value) }, false));
-  cleanups.listen(opacity, "change", () => setBrush({ opacity: Number(opacity.value) }));
-  cleanups.listen(hide, "change", () => setBrush({ visible: !hide.checked }));
-  cleanups.listen(undoButton, "click", () => setHistory(undo(history())));
-  cleanups.listen(redoButton, "click", () => setHistory(redo(history())));
-  cleanups.listen(clear, "click", () => addOp({ op: "clear" }));
-  cleanups.listen(invert, "click", () => addOp({ op: "invert" }));
+  let lastTool = brushOf(model).tool;
+  watch(model, ["brush"], () => {
+    const tool = brushOf(model).tool;
+    if (tool !== lastTool) tools?.cancel(); // a polygon half clicked belongs to the old tool
+    lastTool = tool;
+  }, cleanups);
 
   cleanups.listen<KeyboardEvent>(root, "keydown", (event) => {
     if (isTextEntry(event.target) || !source()) return;
-    const action = shortcutFor(event);
-    if (!action) return;
+    if (event.key === " " && !event.ctrlKey && !event.metaKey) {
+      event.preventDefault(); // no page scroll: Space+drag pans
+      viewport.setSpace(true);
+      return;
+    }
+    if (tools?.key(event)) {
+      event.preventDefault();
+      return;
+    }
+    if ((event.key === "+" || event.key === "=" || event.key === "-") && !event.ctrlKey && !event.metaKey && !event.altKey) {
+      event.preventDefault();
+      viewport.zoomBy(event.key === "-" ? 0.5 : 2);
+      return;
+    }
+    const shortcut = shortcutFor(event);
+    if (!shortcut) return;
     event.preventDefault();
-    if (action === "undo") setHistory(undo(history()));
-    else if (action === "redo") setHistory(redo(history()));
+    const brush = brushOf(model);
+    if (shortcut.action === "undo") step("mask_undo");
+    else if (shortcut.action === "redo") step("mask_redo");
+    else if (shortcut.action === "fit") viewport.fit();
+    else if (shortcut.action === "actual-size") viewport.actualSize();
+    else if (shortcut.action === "tool") setBrush({ tool: shortcut.tool });
+    else if (shortcut.action === "swap-mode") setBrush({ mode: brush.mode === "paint" ? "erase" : "paint" });
     else {
       const bounds = radiusBounds(source());
-      setBrush({ radius: stepRadius(brushOf(model).radius, action === "bigger" ? 1 : -1, bounds.min, bounds.max) });
+      setBrush({ radius: stepRadius(brush.radius, shortcut.action === "bigger" ? 1 : -1, bounds.min, bounds.max) });
     }
   });
+  cleanups.listen<KeyboardEvent>(root, "keyup", (event) => {
+    if (event.key !== " " || isTextEntry(event.target) || !source()) return;
+    event.preventDefault(); // Space released over a toolbar button does not press it
+    viewport.setSpace(false);
+  });
+  cleanups.listen(window, "blur", () => viewport.setSpace(false));
 
   if (typeof ResizeObserver === "function") {
-    const observer = new ResizeObserver(() => fit());
-    observer.observe(stageBox);
+    const observer = new ResizeObserver(() => viewport.layout());
+    observer.observe(panel);
     cleanups.add(() => observer.disconnect());
   }
-  cleanups.listen(window, "resize", fit);
-  return panel;
+  cleanups.listen(window, "resize", () => viewport.layout());
+  return { element: panel, onView: (message, buffers) => crop.onAnswer(message, buffers) };
 }

@@ -1,21 +1,30 @@
-// "What will be sent": the primary image with the editable area cut out (send_preview,
-// over a checkerboard), the coverage, the mask checks, and the mask tools (grow/shrink,
-// feather, keep outside) that change it.
-import { UrlCache, asUint8 } from "../shared/bytes";
+// "What will be sent": canvas_image with the mask to send cut out (alpha 0, over a
+// checkerboard), drawn here from the send-mask canvas one patch box at a time; the
+// coverage, the mask checks, and the mask tools (grow/shrink, feather, keep outside)
+// that change it. `data-mask-version` on the preview is the version of the last
+// patch drawn (tests and the benchmark time pointer-up -> preview with it).
+import type { Box } from "./bits";
+import { decodeImage } from "../shared/bytes";
 import { Cleanups, h, setChildren } from "../shared/dom";
+import type { MaskLayer } from "./mask_layer";
 import { list, watch } from "./model";
 import type { MaskTools, Model } from "./types";
 import type { ViolationSlots } from "./violations";
+
+export type SendPreview = { element: HTMLElement; update: (box: Box | null) => void };
 
 const DEFAULT_TOOLS: MaskTools = { grow: 0, feather: 0, keep_outside: false };
 const MAX_GROW = 64; // px, both ways: Python refuses more (studio/_limits.py)
 const MAX_FEATHER = 256; // px
 
-export function sendPreview(model: Model, violations: ViolationSlots, cleanups: Cleanups): HTMLElement {
-  const urls = new UrlCache();
-  cleanups.add(() => urls.clear());
-
-  const image = h("img", { class: "afs-send-image", "data-testid": "send-preview", alt: "The primary image as it will be sent: the checkerboard shows the area the model may change" });
+export function sendPreview(model: Model, layer: MaskLayer, violations: ViolationSlots, cleanups: Cleanups): SendPreview {
+  const image = h("canvas", {
+    class: "afs-send-image",
+    "data-testid": "send-preview",
+    role: "img",
+    "aria-label": "The primary image as it will be sent: the checkerboard shows the area the model may change",
+  });
+  const ctx = image.getContext("2d")!;
   const none = h("p", { class: "afs-empty", "data-testid": "send-preview-empty" }, "No mask: the whole image may change.");
   const coverage = h("p", { class: "afs-coverage", "data-testid": "coverage" });
   const checks = h("ul", { class: "afs-checks", "data-testid": "mask-checks", "aria-label": "Mask checks" });
@@ -46,18 +55,51 @@ export function sendPreview(model: Model, violations: ViolationSlots, cleanups: 
     violations.slot("mask"),
   );
 
-  watch(model, ["send_preview"], () => {
-    const url = urls.get("send", model.get("send_preview"));
-    if (url) image.src = url;
-    else image.removeAttribute("src");
-    image.hidden = !url;
-    none.hidden = !!url;
+  // canvas_image decoded once per change; a newer one may overtake an older decode.
+  let picture: ImageBitmap | HTMLImageElement | null = null;
+  let token = 0;
+  watch(model, ["canvas_image"], () => {
+    const mine = ++token;
+    picture = null;
+    decodeImage(model.get("canvas_image"))
+      .then((decoded) => {
+        if (mine !== token) return;
+        picture = decoded;
+        draw(null);
+      })
+      .catch((error) => console.error("anyfast-studio: canvas_image is not an image", error));
   }, cleanups);
 
-  watch(model, ["coverage", "send_preview"], () => {
+  /** Redraw `box` of the preview (canvas px; null = all): the picture, the send mask cut out of it. */
+  const draw = (box: Box | null) => {
+    const { width, height } = layer;
+    if (image.width !== width || image.height !== height) {
+      image.width = width;
+      image.height = height;
+      box = null;
+    }
+    const b = box ?? { x: 0, y: 0, width, height };
+    if (picture && b.width > 0 && b.height > 0) {
+      ctx.save();
+      ctx.beginPath();
+      ctx.rect(b.x, b.y, b.width, b.height);
+      ctx.clip();
+      ctx.clearRect(b.x, b.y, b.width, b.height);
+      ctx.drawImage(picture, 0, 0, width, height);
+      ctx.globalCompositeOperation = "destination-out";
+      ctx.drawImage(layer.send, b.x, b.y, b.width, b.height, b.x, b.y, b.width, b.height);
+      ctx.restore();
+    }
+    image.dataset.maskVersion = String(layer.version);
+  };
+
+  watch(model, ["coverage"], () => {
     const value = Number(model.get("coverage") ?? 0);
-    coverage.textContent = asUint8(model.get("send_preview")) ? `The model may change ${value.toFixed(1)} % of the image.` : "";
-    coverage.hidden = coverage.textContent === "";
+    const some = value > 0;
+    coverage.textContent = some ? `The model may change ${value.toFixed(1)} % of the image.` : "";
+    coverage.hidden = !some;
+    image.hidden = !some;
+    none.hidden = some;
   }, cleanups);
 
   watch(model, ["mask_checks"], () => {
@@ -101,5 +143,5 @@ export function sendPreview(model: Model, violations: ViolationSlots, cleanups: 
   cleanups.listen(featherRange, "change", () => setTools({ feather: integer(featherRange, 0, MAX_FEATHER) }, true));
   cleanups.listen(feather, "change", () => setTools({ feather: integer(feather, 0, MAX_FEATHER) }, true));
   cleanups.listen(keepOutside, "change", () => setTools({ keep_outside: keepOutside.checked }, true));
-  return panel;
+  return { element: panel, update: draw };
 }

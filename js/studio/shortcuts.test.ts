@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { shortcutFor, stepRadius } from "./brush";
+import { shortcutFor, stepRadius } from "./shortcuts";
 import { clampVariants } from "./controls";
 import { changeOutsideText } from "./gallery";
 import { elapsedSeconds } from "./progress";
@@ -15,17 +15,32 @@ const key = (k: string, mods: Partial<{ ctrlKey: boolean; metaKey: boolean; shif
 
 describe("keyboard shortcuts", () => {
   it("maps undo and both redo chords", () => {
-    expect(shortcutFor(key("z", { ctrlKey: true }))).toBe("undo");
-    expect(shortcutFor(key("z", { metaKey: true }))).toBe("undo");
-    expect(shortcutFor(key("Z", { ctrlKey: true, shiftKey: true }))).toBe("redo");
-    expect(shortcutFor(key("y", { ctrlKey: true }))).toBe("redo");
+    expect(shortcutFor(key("z", { ctrlKey: true }))).toEqual({ action: "undo" });
+    expect(shortcutFor(key("z", { metaKey: true }))).toEqual({ action: "undo" });
+    expect(shortcutFor(key("Z", { ctrlKey: true, shiftKey: true }))).toEqual({ action: "redo" });
+    expect(shortcutFor(key("y", { ctrlKey: true }))).toEqual({ action: "redo" });
   });
 
   it("maps brackets to the brush size and ignores other keys", () => {
-    expect(shortcutFor(key("["))).toBe("smaller");
-    expect(shortcutFor(key("]"))).toBe("bigger");
+    expect(shortcutFor(key("["))).toEqual({ action: "smaller" });
+    expect(shortcutFor(key("]"))).toEqual({ action: "bigger" });
     expect(shortcutFor(key("z"))).toBeNull();
     expect(shortcutFor(key("c", { ctrlKey: true }))).toBeNull();
+    expect(shortcutFor(key("b", { ctrlKey: true }))).toBeNull();
+    expect(shortcutFor(key("r", { altKey: true }))).toBeNull();
+  });
+
+  it("maps 0 to fit, 1 to 100 % and X to swapping paint and erase", () => {
+    expect(shortcutFor(key("0"))).toEqual({ action: "fit" });
+    expect(shortcutFor(key("1"))).toEqual({ action: "actual-size" });
+    expect(shortcutFor(key("x"))).toEqual({ action: "swap-mode" });
+  });
+
+  it("picks the tools by letter, upper or lower case", () => {
+    const tools = ["b", "r", "e", "l", "p", "w"].map((k) => shortcutFor(key(k)));
+    expect(tools).toEqual(["brush", "rect", "ellipse", "lasso", "polygon", "color"].map((tool) => ({ action: "tool", tool })));
+    expect(shortcutFor(key("R"))).toEqual({ action: "tool", tool: "rect" });
+    expect(shortcutFor(key("R", { shiftKey: true }))).toBeNull(); // Shift is "add" while selecting
   });
 
   it("steps the radius by about 20 %, at least 1 px, within bounds", () => {

@@ -102,7 +102,7 @@ export class StrokeBuilder {
     return [last, point];
   }
 
-  /** The op to append to `mask_edits`, or null when nothing was drawn. */
+  /** The edit to send (`mask_edit`), or null when nothing was drawn. */
   build(): StrokeOp | null {
     this.flush();
     if (this.points.length === 0) return null;

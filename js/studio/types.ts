@@ -6,16 +6,34 @@ export type { Bytes };
 
 export type Mode = "paint" | "erase";
 
-export type StrokeOp = { op: "stroke"; points: number[]; radius: number; mode: Mode };
-export type Op = StrokeOp | { op: "clear" } | { op: "invert" };
+export type Tool = "brush" | "rect" | "ellipse" | "lasso" | "polygon" | "color";
 
-export type Brush = { radius: number; mode: Mode; opacity: number; visible: boolean };
+export type StrokeOp = { op: "stroke"; points: number[]; radius: number; mode: Mode };
+export type BoxOp = { op: "rect" | "ellipse"; box: [number, number, number, number]; mode: Mode };
+export type PolygonOp = { op: "polygon"; points: number[]; mode: Mode };
+export type ColorOp = { op: "color"; point: [number, number]; tolerance: number; contiguous: boolean; mode: Mode };
+/** One mask edit (js/README.md, "Mask edits"): what one use of a tool sends. */
+export type Op = StrokeOp | BoxOp | PolygonOp | ColorOp | { op: "clear" } | { op: "invert" };
+
+export type Brush = {
+  tool: Tool;
+  radius: number;
+  mode: Mode;
+  opacity: number;
+  visible: boolean;
+  colour: string;
+  outline: boolean;
+  tolerance: number;
+  contiguous: boolean;
+};
 export type MaskTools = { grow: number; feather: number; keep_outside: boolean };
 
 export type Control = {
   name: string;
   label: string;
   kind: "select" | "size" | "int";
+  /** Size controls on edits: the size asked for when none is chosen ("WxH"). */
+  auto?: string;
   options?: string[];
   default?: string | number | null;
   min?: number | null;
@@ -33,6 +51,7 @@ export type Source = {
   format: string;
   note: string;
   thumb: Bytes;
+  extended?: { original: [number, number]; offset: [number, number] };
 };
 
 export type MaskCheck = { label: string; ok: boolean; message: string };
@@ -79,8 +98,6 @@ export interface Traits {
   prompt: string;
   params: Params;
   variants: number;
-  mask_edits: Op[];
-  mask_redo: Op[];
   brush: Brush;
   mask_tools: MaskTools;
   // written by Python only
@@ -91,13 +108,15 @@ export interface Traits {
   source_cards: Source[];
   canvas_image: Bytes;
   canvas_size: [number, number] | number[];
-  base_mask: Bytes;
-  send_preview: Bytes;
+  mask_history: { undo: number; redo: number };
   coverage: number;
   mask_checks: MaskCheck[];
   jobs: Job[];
   running: boolean;
   gallery: Result[];
+  gallery_more: boolean;
+  offline: boolean;
+  key_missing: boolean;
   notice: Notice;
   limits: Limits;
 }
@@ -106,3 +125,9 @@ export type Model = AnyModel<Traits>;
 
 /** Python -> frontend: the answer to a `fetch` message. */
 export type FileMessage = { type: "file"; id: string; purpose: "download" | "enlarge"; name: string; mime: string };
+
+/** Python -> frontend: the mask changed in `box` (canvas px: x, y, w, h); buffers [painted, send?] of packed bits. */
+export type MaskMessage = { type: "mask"; version: number; box: [number, number, number, number]; full: boolean; size?: [number, number] };
+
+/** Python -> frontend: the answer to a `view` message, the image's bytes in buffers[0]. */
+export type ViewMessage = { type: "view"; box: [number, number, number, number]; mime: string };

@@ -115,9 +115,13 @@ def test_a_read_only_run_directory_opens_for_browsing_and_refuses_to_save(anyfas
         assert error.reason == "read_only" and error.path == ro
         assert "read-only" in error.message and str(ro) in error.message and "run_dir" in error.hint
         assert anyfast_simulator.request_count() == sent, "refused before sending: nothing paid for in vain"
-        with pytest.raises(StorageError) as raised:
-            RunStore(ro / "a new one")
+        unmade = RunStore(ro / "a new one")  # nothing is made on opening: an empty history, and saving is refused
+        assert unmade.read_only and len(unmade) == 0 and unmade.latest() is None
+        with make_client(anyfast_simulator, unmade) as reader, pytest.raises(StorageError) as raised:
+            reader.generate("never sent either")
         assert raised.value.reason == "read_only" and raised.value.path == ro / "a new one"
+        assert "read-only file system" in raised.value.message
+        assert anyfast_simulator.request_count() == sent
         for action in (store.repair, store.reindex):
             with pytest.raises(StorageError, match="read-only"):
                 action()
@@ -211,9 +215,11 @@ def test_a_full_disk_keeps_the_paid_for_result_in_the_error(anyfast_simulator, t
         assert on_disk == sorted([first.path.name, first.sidecar_path.name])
         assert len(RunStore(run_dir)) == 1 and RunStore(run_dir).problems() == []
         fill(disk, leave=0)
-        with pytest.raises(StorageError) as raised:  # not even a new index fits
-            RunStore(disk / "another")
+        assert len(RunStore(disk / "another")) == 0  # opening makes nothing, so it works on a full disk
+        with pytest.raises(StorageError) as raised:  # saving into it must make it: not even a new index fits
+            generate(flavour, anyfast_simulator, disk / "another", "no room")
         assert raised.value.reason == "disk_full"
+        assert anyfast_simulator.request_count() == 2, "refused before sending"
         # room again: saving works again
         filler.unlink()
         generate(flavour, anyfast_simulator, run_dir, "fits again")

@@ -14,12 +14,12 @@ import json
 import numpy as np
 import pytest
 from PIL import Image
-from traitlets import TraitError
 
 from anyfast_widget import ImageStudio, Mask, RetryPolicy, ValidationError
 from anyfast_widget.core import apply_ops
 
 from ..conftest import encode, gradient
+from .test_mask_editing import Sent, shown_layer
 
 FAST_RETRY = RetryPolicy(max_retries=1, initial_backoff=0.01, max_backoff=0.02)
 
@@ -70,12 +70,12 @@ def test_controls_follow_the_endpoint(studio):
     assert studio.endpoint == "edits"
     assert "quality" not in names and "moderation" not in names
     size = next(c for c in studio.controls if c["name"] == "size")
-    assert size["options"][0] == "1024x768"  # the source's own shape comes first
+    assert size["auto"] == "1024x768"  # with no size chosen, an edit asks for the source's own
 
 
 def test_empty_prompt_blocks_the_run_and_says_why(studio, anyfast_simulator):
-    assert [v["field"] for v in studio.violations] == ["prompt"]
-    assert "prompt" in studio.run_blocked and "empty" in studio.run_blocked
+    assert studio.violations == []  # nothing typed yet is no error to show in pink ...
+    assert "prompt" in studio.run_blocked and "empty" in studio.run_blocked  # ... but the run button says why it waits
     with pytest.raises(ValidationError) as caught:
         studio.run()
     assert caught.value.field == "prompt"
@@ -177,10 +177,10 @@ def test_one_more_stroke_equals_redrawing_everything_and_undo_takes_it_back(stud
     first = [stroke([(20, 20), (120, 150), (280, 30)], 9)]
     studio.mask_edits = first
     before = studio.mask
-    studio.mask_edits = first + [stroke([(150, 100), (160, 190)], 25, "erase")]
+    studio.edit_mask(stroke([(150, 100), (160, 190)], 25, "erase"))
     assert studio.mask == apply_ops(studio.mask_edits, (300, 200))
-    studio.mask_edits, studio.mask_redo = first, [studio.mask_edits[-1]]  # what the undo button does
-    assert studio.mask == before
+    assert studio.undo_mask()  # what the undo button does
+    assert studio.mask == before and studio.mask_redo == [stroke([(150, 100), (160, 190)], 25, "erase")]
 
 
 def test_clear_and_invert_are_mask_edits(studio):
@@ -191,14 +191,11 @@ def test_clear_and_invert_are_mask_edits(studio):
     assert not studio.mask.region.any()
 
 
-def test_a_malformed_op_from_the_browser_is_refused_and_the_mask_kept(studio):
+def test_a_malformed_op_from_python_raises_and_the_mask_is_kept(studio):
     studio.sources = [gradient(100, 80)]
     studio.mask_edits = [stroke([(10, 10)], 5)]
     kept = studio.mask
-    studio.set_state({"mask_edits": studio.mask_edits + [{"op": "stroke", "points": [1, "x"], "radius": 3}]})  # as the comm does
-    assert studio.mask == kept and len(studio.mask_edits) == 1
-    assert studio.notice["kind"] == "error" and "mask_edits[1].points" in studio.notice["message"]
-    with pytest.raises(TraitError, match="points"):  # from Python, the assignment raises
+    with pytest.raises(ValueError, match="points"):
         studio.mask_edits = studio.mask_edits + [{"op": "stroke", "points": [1, "x"], "radius": 3}]
     assert studio.mask == kept and len(studio.mask_edits) == 1
 
@@ -210,7 +207,9 @@ def test_assigning_a_mask_shows_it_on_the_canvas_and_the_brush_edits_it(studio):
     studio.mask_edits = [stroke([(10, 10)], 5)]
     studio.mask = region
     assert studio.mask_edits == [] and studio.mask == Mask.from_region(region)
-    shown = np.asarray(decode(studio.base_mask).convert("RGBA"))[..., 3] == 255
+    with Sent(studio) as sent:
+        studio._handle_custom_msg({"type": "mask_sync"}, [])
+    shown = shown_layer(studio, sent.masks())
     assert shown.shape == (200, 400) and (shown == region).all()
     studio.mask_edits = [stroke([(200, 100)], 30, "erase")]
     assert not studio.mask.region[100, 200] and studio.mask.region[60, 110]
@@ -234,8 +233,11 @@ def test_the_send_preview_is_the_mask_as_sent_after_growing(studio):
     small = studio.coverage
     studio.mask_tools = {**studio.mask_tools, "grow": 5}
     assert studio.coverage > small
-    alpha = np.asarray(decode(studio.send_preview).convert("RGBA"))[..., 3]
-    assert (alpha == 0).sum() == studio.mask_to_send.region.sum()
+    with Sent(studio) as sent:
+        studio._handle_custom_msg({"type": "mask_sync"}, [])
+    [(content, (painted, send))] = sent.masks()
+    rows = np.unpackbits(np.frombuffer(send, np.uint8).reshape(100, -1), axis=1, count=200).astype(bool)
+    assert np.array_equal(rows, studio.mask_to_send.region) and rows.sum() > studio.mask.region.sum()
     assert {c["label"]: c["ok"] for c in studio.mask_checks}["Marks something to edit"]
 
 

@@ -1,0 +1,135 @@
+"""The studio as a notebook shows it without a kernel: its latest results as small JPEG thumbnails, with their prompts.
+
+A saved notebook opened with no kernel (nbconvert's HTML, nbviewer, GitHub) cannot
+draw the live widget. :func:`static_bundle` adds ``text/html`` and ``text/plain``
+beside the widget's view in the studio's display bundle; nbconvert shows the view
+only when the notebook saved the widget's state, and this HTML otherwise.
+
+What is shown is the studio when it was displayed: at most :data:`STATIC_RESULTS`
+results, newest first, each a JPEG of at most :data:`STATIC_EDGE` pixels on its long
+side (a few KiB, inlined as a ``data:`` URI), and one line saying what the studio is
+(endpoint, sources, results, offline or not). The API key and the server's address
+never appear, nor file paths in the HTML (the text form starts with the studio's
+``repr``, which names its run directory).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from PIL import Image
+
+from ..store import ImageResult
+
+STATIC_RESULTS = 8
+STATIC_EDGE = 192
+_QUALITY = 75
+_PROMPT_CHARS = 120  # longer prompts are cut in the caption; the whole one is the picture's alt text and tooltip
+
+
+@dataclass(frozen=True)
+class StudioSummary:
+    """What the static view says about a studio: no key, no address, no paths."""
+
+    endpoint: str  # "generations" or "edits"
+    sources: int
+    results: int
+    offline: bool
+
+    def line(self) -> str:
+        """One line: ``ImageStudio · edits · 2 sources · 5 results``, and ``· offline (...)`` on the built-in stand-in."""
+        sources = f"{self.sources} source{'s' if self.sources != 1 else ''}"
+        results = f"{self.results} result{'s' if self.results != 1 else ''}"
+        offline = " · offline (built-in stand-in, synthetic images)" if self.offline else ""
+        return f"ImageStudio · {self.endpoint} · {sources} · {results}{offline}"
+
+
+def thumbnail_jpeg(result: ImageResult, edge: int = STATIC_EDGE) -> bytes:
+    """The result's picture fitted in ``edge`` x ``edge`` (never enlarged), transparency on white, as JPEG bytes.
+
+    A picture already in memory is used as it is; otherwise the file is read without
+    being kept. Raises OSError if the file is missing or no longer an image.
+    """
+    if result.loaded:
+        picture = result.image.copy()
+    else:
+        with Image.open(result.path) as opened:
+            opened.draft("RGB", (edge, edge))  # a JPEG decodes at a fraction of its size
+            picture = opened.copy()
+    picture.thumbnail((edge, edge), Image.Resampling.LANCZOS)
+    rgba = picture.convert("RGBA")
+    flat = Image.new("RGB", rgba.size, "white")
+    flat.paste(rgba, mask=rgba.getchannel("A"))
+    buffer = io.BytesIO()
+    flat.save(buffer, "JPEG", quality=_QUALITY, optimize=True)
+    return buffer.getvalue()
+
+
+def _caption(prompt: str) -> str:
+    return prompt if len(prompt) <= _PROMPT_CHARS else prompt[: _PROMPT_CHARS - 1] + "…"
+
+
+def _figure(result: ImageResult) -> str:
+    prompt = html.escape(result.prompt, quote=True)
+    box = f"width:{STATIC_EDGE}px;height:{STATIC_EDGE}px"
+    try:
+        uri = "data:image/jpeg;base64," + base64.b64encode(thumbnail_jpeg(result)).decode("ascii")
+        picture = (
+            f'<div style="{box};display:flex;align-items:center;justify-content:center;background:#f4f4f4">'
+            f'<img class="anyfast-static-thumb" src="{uri}" alt="{prompt}" '
+            f'style="max-width:{STATIC_EDGE}px;max-height:{STATIC_EDGE}px"/></div>'
+        )
+    except OSError as error:  # missing, cut short or not an image any more: the caption stays
+        picture = f'<div style="{box};background:#f4f4f4">(the picture cannot be read: {html.escape(str(error))})</div>'
+    width, height = result.size
+    facts = html.escape(f"{result.endpoint} · {width}x{height} {result.format} · {result.id}")
+    return (
+        f'<figure class="anyfast-static-result" style="margin:4px;width:{STATIC_EDGE}px" title="{prompt}">{picture}'
+        f'<figcaption style="font-size:0.8em;overflow-wrap:anywhere"><b>{html.escape(_caption(result.prompt))}</b>'
+        f'<br/><span style="color:#666">{facts}</span></figcaption></figure>'
+    )
+
+
+def static_html(summary: StudioSummary, results: Sequence[ImageResult]) -> str:
+    """The studio as HTML: its line, then up to :data:`STATIC_RESULTS` of ``results`` (newest first) as thumbnails."""
+    shown = list(results)[:STATIC_RESULTS]
+    if shown:
+        more = f" (the {len(shown)} latest shown)" if summary.results > len(shown) else ""
+        body = f'<div style="display:flex;flex-wrap:wrap">{"".join(_figure(r) for r in shown)}</div>'
+        note = f"Its results when this output was made, newest first{more}."
+    else:
+        body = ""
+        note = "No results yet when this output was made (display the studio again after a run to keep its pictures)."
+    return (
+        f'<div class="anyfast-static-studio" style="font-family:sans-serif">'
+        f"<p><b>{html.escape(summary.line())}</b><br/>"
+        f'<span style="color:#666">{html.escape(note)} A static copy: run the notebook for the live studio.</span></p>'
+        f"{body}</div>"
+    )
+
+
+def static_text(summary: StudioSummary, results: Sequence[ImageResult]) -> str:
+    """The studio as plain text (after its repr, in the bundle): its line, then one line (id, size, prompt) per result shown."""
+    lines = [summary.line()]
+    for result in list(results)[:STATIC_RESULTS]:
+        width, height = result.size
+        lines.append(f"  {result.id}  {width}x{height}  {_caption(result.prompt)!r}")
+    return "\n".join(lines)
+
+
+def static_bundle(bundle: Any, summary: StudioSummary, results: Sequence[ImageResult]) -> Any:
+    """A widget's display bundle (``data`` or ``(data, metadata)``) with the static HTML added and the text extended.
+
+    The view stays, and the text form still starts with the widget's own (its ``repr``).
+    """
+    data, metadata = bundle if isinstance(bundle, tuple) else (bundle, None)
+    data = dict(data or {})
+    text = static_text(summary, results)
+    data["text/plain"] = f"{data['text/plain']}\n{text}" if data.get("text/plain") else text
+    data["text/html"] = static_html(summary, results)
+    return data if metadata is None else (data, metadata)
