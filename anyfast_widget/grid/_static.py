@@ -18,12 +18,7 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from typing import TYPE_CHECKING, Any
-
-from PIL import Image
-
-from ..store import ImageResult
 
 if TYPE_CHECKING:
     from ._grid import Grid
@@ -31,30 +26,10 @@ if TYPE_CHECKING:
 
 STATIC_EDGE = 128
 STATIC_PICTURES = 36
-_QUALITY = 75
 _TEXT_CELLS = 60  # cells listed in the text form; the rest are counted
 _STATE_INK = {"error": "#b00020", "blocked": "#964f00"}
 
 
-def thumbnail_jpeg(result: ImageResult, edge: int = STATIC_EDGE) -> bytes:
-    """The result's picture fitted in ``edge`` x ``edge`` (never enlarged), transparency on white, as JPEG bytes.
-
-    A picture already in memory is used as it is; otherwise the file is read without
-    being kept (a big grid must not hold every picture). Raises OSError if it cannot be read.
-    """
-    if result.loaded:
-        picture = result.image.copy()
-    else:
-        with Image.open(result.path) as opened:
-            opened.draft("RGB", (edge, edge))
-            picture = opened.copy()
-    picture.thumbnail((edge, edge), Image.Resampling.LANCZOS)
-    rgba = picture.convert("RGBA")
-    flat = Image.new("RGB", rgba.size, "white")
-    flat.paste(rgba, mask=rgba.getchannel("A"))
-    buffer = io.BytesIO()
-    flat.save(buffer, "JPEG", quality=_QUALITY, optimize=True)
-    return buffer.getvalue()
 
 
 class _Budget:
@@ -81,7 +56,7 @@ def _cell_html(cell: Cell, budget: _Budget) -> str:
             pieces.append(_box("not inlined"))
         else:
             try:
-                uri = "data:image/jpeg;base64," + base64.b64encode(thumbnail_jpeg(slot.result)).decode("ascii")
+                uri = "data:image/jpeg;base64," + base64.b64encode(slot.result.thumbnail_jpeg(STATIC_EDGE)).decode("ascii")
             except OSError as error:
                 pieces.append(_box(html.escape(f"cannot be read: {error}")))
                 continue

@@ -10,12 +10,9 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-
-from PIL import Image
 
 from ..store import ImageResult
 
@@ -23,23 +20,12 @@ THUMB_EDGE = 192
 _PROMPT_CHARS = 90  # longer prompts are cut in the caption; the whole one is its tooltip
 
 
-def thumbnail_jpeg(result: ImageResult, edge: int = THUMB_EDGE) -> bytes:
-    """The result's image scaled to fit ``edge`` x ``edge``, transparency on white, as JPEG bytes."""
-    with Image.open(result.path) as image:
-        image.draft("RGB", (edge, edge))  # JPEG sources decode at a fraction of their size
-        image.thumbnail((edge, edge))
-        rgba = image.convert("RGBA")
-    flat = Image.new("RGB", rgba.size, "white")
-    flat.paste(rgba, mask=rgba.getchannel("A"))
-    buffer = io.BytesIO()
-    flat.save(buffer, "JPEG", quality=80)
-    return buffer.getvalue()
 
 
 def _figure(result: ImageResult) -> str:
     prompt = result.prompt if len(result.prompt) <= _PROMPT_CHARS else result.prompt[: _PROMPT_CHARS - 1] + "…"
     try:
-        src = "data:image/jpeg;base64," + base64.b64encode(thumbnail_jpeg(result)).decode()
+        src = "data:image/jpeg;base64," + base64.b64encode(result.thumbnail_jpeg(THUMB_EDGE)).decode()
         style = f"max-width:{THUMB_EDGE}px;max-height:{THUMB_EDGE}px"
         picture = f'<img src="{src}" alt="{html.escape(result.prompt)}" style="{style}"/>'
     except OSError as error:  # missing, cut short or not an image any more

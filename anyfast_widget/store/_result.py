@@ -159,6 +159,26 @@ class ImageResult:
         size = f"{self.size[0]}x{self.size[1]}"
         return f"<ImageResult {self.id} {self.endpoint} {size} {self.format}{took_text} at {str(self.path)!r}>"
 
+    def thumbnail_jpeg(self, edge: int, quality: int = 75) -> bytes:
+        """The picture fitted in ``edge`` x ``edge`` (never enlarged), transparency on white, as JPEG bytes.
+
+        A picture already in memory is used as it is; otherwise the file is read without
+        being kept (a big grid must not hold every picture). OSError if it cannot be read.
+        """
+        if self.loaded:
+            picture = self.image.copy()
+        else:
+            with Image.open(self.path) as opened:
+                opened.draft("RGB", (edge, edge))  # a JPEG decodes at a fraction of its size
+                picture = opened.copy()
+        picture.thumbnail((edge, edge), Image.Resampling.LANCZOS)
+        rgba = picture.convert("RGBA")
+        flat = Image.new("RGB", rgba.size, "white")
+        flat.paste(rgba, mask=rgba.getchannel("A"))
+        buffer = io.BytesIO()
+        flat.save(buffer, "JPEG", quality=quality, optimize=True)
+        return buffer.getvalue()
+
     def _preview_png(self) -> bytes:
         preview = self.image.copy()
         preview.thumbnail((_PREVIEW_EDGE, _PREVIEW_EDGE))

@@ -17,18 +17,14 @@ from __future__ import annotations
 
 import base64
 import html
-import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
-
-from PIL import Image
 
 from ..store import ImageResult
 
 STATIC_RESULTS = 8
 STATIC_EDGE = 192
-_QUALITY = 75
 _PROMPT_CHARS = 120  # longer prompts are cut in the caption; the whole one is the picture's alt text and tooltip
 
 
@@ -49,25 +45,6 @@ class StudioSummary:
         return f"ImageStudio · {self.endpoint} · {sources} · {results}{offline}"
 
 
-def thumbnail_jpeg(result: ImageResult, edge: int = STATIC_EDGE) -> bytes:
-    """The result's picture fitted in ``edge`` x ``edge`` (never enlarged), transparency on white, as JPEG bytes.
-
-    A picture already in memory is used as it is; otherwise the file is read without
-    being kept. Raises OSError if the file is missing or no longer an image.
-    """
-    if result.loaded:
-        picture = result.image.copy()
-    else:
-        with Image.open(result.path) as opened:
-            opened.draft("RGB", (edge, edge))  # a JPEG decodes at a fraction of its size
-            picture = opened.copy()
-    picture.thumbnail((edge, edge), Image.Resampling.LANCZOS)
-    rgba = picture.convert("RGBA")
-    flat = Image.new("RGB", rgba.size, "white")
-    flat.paste(rgba, mask=rgba.getchannel("A"))
-    buffer = io.BytesIO()
-    flat.save(buffer, "JPEG", quality=_QUALITY, optimize=True)
-    return buffer.getvalue()
 
 
 def _caption(prompt: str) -> str:
@@ -78,7 +55,7 @@ def _figure(result: ImageResult) -> str:
     prompt = html.escape(result.prompt, quote=True)
     box = f"width:{STATIC_EDGE}px;height:{STATIC_EDGE}px"
     try:
-        uri = "data:image/jpeg;base64," + base64.b64encode(thumbnail_jpeg(result)).decode("ascii")
+        uri = "data:image/jpeg;base64," + base64.b64encode(result.thumbnail_jpeg(STATIC_EDGE)).decode("ascii")
         picture = (
             f'<div style="{box};display:flex;align-items:center;justify-content:center;background:#f4f4f4">'
             f'<img class="anyfast-static-thumb" src="{uri}" alt="{prompt}" '
