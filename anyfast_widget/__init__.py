@@ -43,6 +43,7 @@ from .core import (
     RateLimitError,
     ServerError,
     StorageError,
+    TokenPrices,
     ValidationError,
     Violation,
     apply_ops,
@@ -59,11 +60,13 @@ from .core import (
 from .store import ImageResult, RunStore
 
 if TYPE_CHECKING:  # imported on first use, by __getattr__ below
-    from .grid import Axis, Grid, Plan, axis, compare, masks, prompts, replace, sources
+    from .grid import Axis, Grid, Plan, Spec, axis, compare, load_spec, masks, open_grid, prompts, replace, sources
     from .magics import load_ipython_extension as load_ipython_extension  # the as: for type checkers, not in __all__
     from .studio import ImageStudio
 
-_GRID_NAMES = frozenset({"Axis", "Grid", "Plan", "axis", "compare", "masks", "prompts", "replace", "sources"})
+_GRID_NAMES = frozenset(
+    {"Axis", "Grid", "Plan", "Spec", "axis", "compare", "load_spec", "masks", "open_grid", "prompts", "replace", "sources"}
+)
 _LAZY_NAMES = _GRID_NAMES | {"ImageStudio", "load_ipython_extension"}
 
 __all__ = [
@@ -80,9 +83,13 @@ __all__ = [
     "replace",
     "sources",
     "masks",
+    "open_grid",
+    "load_spec",
+    "Spec",
     "Client",
     "AsyncClient",
     "RetryPolicy",
+    "TokenPrices",
     "ImageResult",
     "PreparedRequest",
     "prepare_generation",

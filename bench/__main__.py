@@ -8,7 +8,24 @@ import re
 import sys
 from pathlib import Path
 
-from . import async_fanout, client_overhead, editor_browser, grid_run, import_time, load, mask_history, strokes
+from . import (
+    async_fanout,
+    client_overhead,
+    editor_browser,
+    fast_path,
+    follow_poll,
+    grid_browser,
+    grid_budget,
+    grid_run,
+    import_time,
+    load,
+    mask_history,
+    rate_limit,
+    research_export,
+    scale_grid,
+    store_scale,
+    strokes,
+)
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
@@ -29,7 +46,10 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--readme", action="store_true", help="write the table into README.md")
     args = parser.parse_args()
-    modules = [client_overhead, import_time, async_fanout, grid_run, strokes, mask_history, editor_browser, load]
+    modules = [
+        client_overhead, import_time, async_fanout, grid_run, strokes, mask_history, editor_browser, load,
+        fast_path, scale_grid, rate_limit, grid_budget, follow_poll, store_scale, research_export, grid_browser,
+    ]
     rows = [row for module in modules for row in module.run()]
     text = table(rows)
     print(text)

@@ -14,6 +14,18 @@ settings.register_profile("shared-machine", deadline=None)
 settings.load_profile("shared-machine")
 
 
+# A grid spec of 12 requests (4 cells x 3 repeats, two at a time): headless runs and open_grid tests stop and follow it.
+TWELVE_REQUESTS_SPEC = """\
+prompt = "a fox in the snow"
+repeats = 3
+concurrency = 2
+
+[cols]
+field = "quality"
+values = ["low", "medium", "high", "low"]
+"""
+
+
 def encode(image: Image.Image, fmt: str, **options) -> bytes:
     buffer = io.BytesIO()
     image.save(buffer, fmt, **options)

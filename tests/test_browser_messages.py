@@ -519,6 +519,37 @@ def test_a_page_that_is_not_one_is_refused_and_put_back(view, page, rule):
     assert view.page == 1
 
 
+@pytest.mark.parametrize(
+    "window, field_name, rule",
+    [
+        ([-1, 0], "window[0]", "range"),  # never Python's negative indexing
+        ([1, 0], "window[0]", "range"),  # the grid has one row
+        ([0, 2], "window[1]", "range"),
+        ([0, 10**100], "window[1]", "range"),
+        ([0.0, 0], "window[0]", "type"),
+        ([True, 0], "window[0]", "type"),
+        ([0, "1"], "window[1]", "type"),
+        ([0], "window", "type"),
+        ([0, 0, 0], "window", "type"),
+        ({"row": 0, "col": 0}, "window", "type"),
+        (None, "window", "type"),
+    ],
+)
+def test_a_window_that_is_not_one_is_refused_and_put_back(view, window, field_name, rule):
+    view.window = [0, 1]
+    before = grid_snapshot(view)
+    outcome = deliver(view, state={"window": window}, memory=True)
+    check_refused(outcome, view, before, grid_snapshot, field_name, rule)
+    assert view.window == [0, 1]
+
+
+def test_a_window_and_a_page_from_the_browser_are_taken_together(view):
+    outcome = deliver(view, state={"page": 1, "window": [0, 1]})
+    assert outcome.notices == [] and view.page == 1 and view.window == [0, 1]
+    view.window = [7, -3]  # from Python, clamped
+    assert view.window == [0, 0]
+
+
 @pytest.mark.parametrize("state", [{"cells": []}, {"running": True}, {"notice": {"kind": "info"}}, {"page": 0, "ratings": []}])
 def test_the_grid_traits_only_python_writes_are_refused(view, state):
     view.page = 1
@@ -640,8 +671,11 @@ def test_any_json_in_any_grid_message_is_refused_whole_or_done(view, anyfast_sim
         before = grid_snapshot(view)
         outcome = deliver(view, state={"page": page})
         check_any(outcome, view, before, grid_snapshot)
+        before = grid_snapshot(view)
+        outcome = deliver(view, state={"window": page})
+        check_any(outcome, view, before, grid_snapshot)
     assert anyfast_simulator.request_count() == sent
-    assert 0 <= view.page <= 1
+    assert 0 <= view.page <= 1 and view.window[0] == 0 and 0 <= view.window[1] <= 1
 
 
 def test_the_limits_are_the_documented_ones():

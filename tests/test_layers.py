@@ -25,7 +25,7 @@ LAYERS: dict[str, set[str]] = {
     "magics": {"core", "store", "client", "studio"},  # the notebook extension, above all it drives
     "simulator": {"core"},
 }
-TOP_LEVEL = {"anyfast_widget", "anyfast_widget.demo", "anyfast_widget._version"}
+TOP_LEVEL = {"anyfast_widget", "anyfast_widget.__main__", "anyfast_widget.demo", "anyfast_widget._version"}
 MAX_LINES = 500
 CONFIG_MODULE = "anyfast_widget.client._config"
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import inspect
 import io
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -28,9 +29,11 @@ from anyfast_widget import (
     extend_image,
     extension_mask,
     keep_outside,
+    load_spec,
     mask_change,
     masks,
     nearest_sizes,
+    open_grid,
     plan_extension,
     prepare_edit,
     prepare_generation,
@@ -166,6 +169,15 @@ def _compare(**kwargs):
     return compare(run=False, api_key="sk-test", base_url="http://127.0.0.1:9", **kwargs)
 
 
+def _saved_spec(sources: list, mask: Any) -> Path:
+    """A grid of in-memory sources and mask written out as a spec (save_spec must not change them either)."""
+    return _compare(prompt="x", sources=sources, mask=mask, cols={"size": ["1024x640", "1024x1024"]}).save_spec("spec.toml")
+
+
+def _spec() -> Path:
+    return _saved_spec([rgb_array(), gradient(W, H)], region())
+
+
 # Each public function of the package: calls with every kind of input it takes.
 FUNCTION_CALLS = {
     "prepare_generation": lambda: [assert_unchanged(prepare_generation, "x", size=[1536, 1024])],
@@ -202,6 +214,14 @@ FUNCTION_CALLS = {
         assert_unchanged(_compare, prompt="x", sources=[make() for make in SOURCES.values()][:16], mask=region(),
                          size="1024x640"),
         assert_unchanged(_compare, prompt="x", cols={"quality": ["low", "high"]}, size=[1024, 640]),
+    ],
+    "load_spec": lambda: [
+        assert_unchanged(_saved_spec, [make() for make in SOURCES.values()][:16], mask()) for mask in MASKS.values()
+    ]
+    + [assert_unchanged(load_spec, _spec()), assert_unchanged(load_spec, str(_spec()))],
+    "open_grid": lambda: [
+        assert_unchanged(open_grid, "anyfast-runs", _spec(), follow=False, progress=False),
+        assert_unchanged(open_grid, Path("anyfast-runs"), str(_spec()), follow=False, progress=False),
     ],
 }
 # Not functions to call with inputs: classes (their methods are walked below) and values.

@@ -21,7 +21,7 @@ from ._config import (
     Settings,
 )
 from ._per_loop import ClientPerLoop
-from ._retry import RetryPolicy
+from ._retry import FailedAttempt, RetryPolicy
 
 __all__ = [
     "AsyncClient",
@@ -35,6 +35,7 @@ __all__ = [
     "ENV_API_KEY",
     "ENV_BASE_URL",
     "ENV_RUN_DIR",
+    "FailedAttempt",
     "NO_KEY_HINT",
     "RetryPolicy",
     "RunDir",

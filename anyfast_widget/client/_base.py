@@ -15,7 +15,17 @@ from typing import Any
 import httpx
 
 from .._version import __version__
-from ..core import AnyfastError, APITimeoutError, DownloadError, MalformedResponseError, PreparedRequest, StorageError
+from ..core import (
+    AnyfastError,
+    APITimeoutError,
+    DownloadError,
+    MalformedResponseError,
+    PreparedRequest,
+    PriceTable,
+    Pricing,
+    StorageError,
+    TokenPrices,
+)
 from ..store import ImageResult, Reservation, RunStore
 from ._body import ACCEPT_ENCODING, Body, ImageBody
 from ._config import DEFAULT_MAX_DOWNLOAD_BYTES, DEFAULT_MAX_RESPONSE_BYTES, Secret, Settings
@@ -26,6 +36,7 @@ from ._transport import as_timeout, tls_context
 logger = logging.getLogger("anyfast_widget")
 
 REDACTED = "<redacted API key>"
+DEFAULT_MAX_CONNECTIONS = 64  # connections a client's pool opens at most, unless told (a grid asks for its concurrency)
 
 
 class BaseClient:
@@ -39,10 +50,13 @@ class BaseClient:
         run_dir: str | os.PathLike[str] | RunStore | None = None,
         timeout: float | httpx.Timeout | None = None,
         retry: RetryPolicy | None = None,
-        max_connections: int = 64,
+        max_connections: int = DEFAULT_MAX_CONNECTIONS,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         max_download_bytes: int = DEFAULT_MAX_DOWNLOAD_BYTES,
+        prices: PriceTable | None = None,
+        token_prices: TokenPrices | None = None,
     ) -> None:
+        self.pricing = Pricing.of(prices, token_prices)  # checked first: a bad table is a ValidationError naming it
         settings = Settings.resolve(api_key, base_url, run_dir, key_required=True)
         self._api_key = settings.require_key()
         self.base_url = settings.base_url
@@ -51,6 +65,7 @@ class BaseClient:
         self.retry = retry or RetryPolicy()
         self.max_response_bytes = max_response_bytes
         self.max_download_bytes = max_download_bytes
+        self.max_connections = max_connections  # requests under way at once; more wait in the pool's queue
         self._limits = httpx.Limits(max_connections=max_connections, max_keepalive_connections=max_connections)
 
     def __repr__(self) -> str:
@@ -68,6 +83,11 @@ class BaseClient:
             "Accept-Encoding": ACCEPT_ENCODING,  # what _body inflates, a bounded piece at a time
             "User-Agent": f"anyfast-widget/{__version__}",
         }
+
+    def _check_price(self, prepared: PreparedRequest) -> None:
+        """Before sending: a request the price table has no price for is refused (ValidationError), not sent unpriced."""
+        if self.pricing is not None:
+            self.pricing.expected(prepared)
 
     def _build_api_request(self, http: httpx.Client | httpx.AsyncClient, prepared: PreparedRequest) -> httpx.Request:
         return http.build_request("POST", self.base_url + prepared.path, headers=self._headers(), **prepared.httpx_arguments())
@@ -164,6 +184,7 @@ class BaseClient:
         if fmt != prepared.output_format:
             asked, got = prepared.output_format.upper(), fmt.upper()
             logger.warning("asked for %s but the API sent %s (request %s); kept as it came", asked, got, request_id)
+        cost, cost_source = self.pricing.recorded(prepared, parsed.extras.get("usage")) if self.pricing else (None, None)
         try:
             result = self.store.save(
                 prepared,
@@ -176,6 +197,8 @@ class BaseClient:
                 attempts=attempts,
                 fmt=fmt,
                 reservation=reservation,
+                cost=cost,
+                cost_source=cost_source,
             )
         except StorageError as error:  # the result was paid for: the error holds it (error.result, error.data)
             error.request_id = error.request_id or request_id

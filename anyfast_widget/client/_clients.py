@@ -29,8 +29,9 @@ from ..store import ImageResult
 from ._base import BaseClient
 from ._body import ACCEPT_ENCODING
 from ._links import Redirect, api_redirect_error, astop_at_redirects, check_download_url, redirect_target, stop_at_redirects
+from ._pools import async_pool_options
 from ._response import ParsedResponse
-from ._retry import log_retry
+from ._retry import FailedAttempt, log_retry, tell
 from ._transport import transport_error
 
 T = TypeVar("T")
@@ -42,7 +43,12 @@ class Client(BaseClient):
     ``api_key`` defaults to ``$ANYFAST_API_KEY``, ``base_url`` to ``$ANYFAST_BASE_URL``
     or https://www.anyfast.ai, ``run_dir`` to ``$ANYFAST_RUN_DIR`` or ./anyfast-runs.
     ``timeout`` (seconds or an ``httpx.Timeout``) bounds each attempt; ``retry``
-    decides what is tried again. Use it as a context manager, or call ``close()``.
+    decides what is tried again. ``prices`` (per request: ``{"low", "medium", "high",
+    "edits"}`` or a function of the request's parameters) and ``token_prices``
+    (:class:`TokenPrices`, per million tokens, applied to the answer's ``usage``) price
+    each result as it is saved: ``result.cost`` and ``result.cost_source`` (``"usage"``
+    when the answer had a usage block and token prices are given, else ``"table"``).
+    Use it as a context manager, or call ``close()``.
     """
 
     def __init__(self, api_key: str | None = None, **options: Any) -> None:
@@ -106,20 +112,22 @@ class Client(BaseClient):
                                 output_compression=output_compression, response_format=response_format)
         return self._send(prepared, started)
 
-    def send(self, prepared: PreparedRequest) -> ImageResult:
+    def send(self, prepared: PreparedRequest, *, on_failed_attempt: FailedAttempt | None = None) -> ImageResult:
         """Send a request already prepared and checked (``prepare_generation``, ``prepare_edit``, ``studio.prepare()``).
 
-        Retried as :meth:`generate` is; the result is on disk when this returns.
+        Retried as :meth:`generate` is; the result is on disk when this returns. ``on_failed_attempt(error, delay)``
+        hears of each failed attempt at the API (``delay``: seconds until the next, None if none follows) and may
+        answer with a longer wait (see ``FailedAttempt``).
         """
-        return self._send(prepared, time.perf_counter())
+        return self._send(prepared, time.perf_counter(), on_failed_attempt)
 
-    def _retrying(self, call: Callable[[], T]) -> tuple[T, int]:
+    def _retrying(self, call: Callable[[], T], on_failed_attempt: FailedAttempt | None = None) -> tuple[T, int]:
         attempt = 0
         while True:
             try:
                 return call(), attempt + 1
             except AnyfastError as error:
-                delay = self.retry.delay(error, attempt)
+                delay = tell(on_failed_attempt, error, self.retry.delay(error, attempt))
                 if delay is None:
                     raise
                 log_retry(error, delay, attempt, self.retry.max_retries)
@@ -173,12 +181,13 @@ class Client(BaseClient):
         data, _ = self._retrying(lambda: self._download_once(url))
         return data
 
-    def _send(self, prepared: PreparedRequest, started: float) -> ImageResult:
+    def _send(self, prepared: PreparedRequest, started: float, on_failed_attempt: FailedAttempt | None = None) -> ImageResult:
+        self._check_price(prepared)
         # The result's files are made while the request is under way; saving only fills them.
         reservation = self.store.reserve()
         try:
             sent = time.perf_counter()
-            (parsed, request_id), attempts = self._retrying(lambda: self._post_once(prepared))
+            (parsed, request_id), attempts = self._retrying(lambda: self._post_once(prepared), on_failed_attempt)
             timings = {"request_s": time.perf_counter() - sent}
             if parsed.image is not None:
                 data = parsed.image
@@ -202,8 +211,8 @@ class AsyncClient(BaseClient):
     def __init__(self, api_key: str | None = None, **options: Any) -> None:
         super().__init__(api_key, **options)
         pool = self._pool_options(astop_at_redirects)  # see Client
-        self._http = httpx.AsyncClient(**pool)
-        self._downloads = httpx.AsyncClient(**pool, headers={"Accept-Encoding": ACCEPT_ENCODING})
+        self._http = httpx.AsyncClient(**async_pool_options(pool))  # a large pool as several small ones (see _pools)
+        self._downloads = httpx.AsyncClient(**async_pool_options(pool), headers={"Accept-Encoding": ACCEPT_ENCODING})
 
     async def close(self) -> None:
         await self._http.aclose()
@@ -249,17 +258,17 @@ class AsyncClient(BaseClient):
                                            output_compression=output_compression, response_format=response_format)
         return await self._send(prepared, started)
 
-    async def send(self, prepared: PreparedRequest) -> ImageResult:
+    async def send(self, prepared: PreparedRequest, *, on_failed_attempt: FailedAttempt | None = None) -> ImageResult:
         """Send a request already prepared and checked; see :meth:`Client.send`."""
-        return await self._send(prepared, time.perf_counter())
+        return await self._send(prepared, time.perf_counter(), on_failed_attempt)
 
-    async def _retrying(self, call: Callable[[], Awaitable[T]]) -> tuple[T, int]:
+    async def _retrying(self, call: Callable[[], Awaitable[T]], on_failed_attempt: FailedAttempt | None = None) -> tuple[T, int]:
         attempt = 0
         while True:
             try:
                 return await call(), attempt + 1
             except AnyfastError as error:
-                delay = self.retry.delay(error, attempt)
+                delay = tell(on_failed_attempt, error, self.retry.delay(error, attempt))
                 if delay is None:
                     raise
                 log_retry(error, delay, attempt, self.retry.max_retries)
@@ -312,11 +321,14 @@ class AsyncClient(BaseClient):
         data, _ = await self._retrying(lambda: self._download_once(url))
         return data
 
-    async def _send(self, prepared: PreparedRequest, started: float) -> ImageResult:
+    async def _send(
+        self, prepared: PreparedRequest, started: float, on_failed_attempt: FailedAttempt | None = None
+    ) -> ImageResult:
+        self._check_price(prepared)
         reservation = self.store.reserve()  # see Client._send
         try:
             sent = time.perf_counter()
-            (parsed, request_id), attempts = await self._retrying(lambda: self._post_once(prepared))
+            (parsed, request_id), attempts = await self._retrying(lambda: self._post_once(prepared), on_failed_attempt)
             timings = {"request_s": time.perf_counter() - sent}
             if parsed.image is not None:
                 data = parsed.image

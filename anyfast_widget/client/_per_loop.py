@@ -7,10 +7,14 @@ runs each ``run()`` in a loop of its own (``asyncio.run``), which ends with it.
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
+from ._base import DEFAULT_MAX_CONNECTIONS
 from ._clients import AsyncClient
 from ._config import Settings
+
+logger = logging.getLogger("anyfast_widget")
 
 
 class ClientPerLoop:
@@ -28,21 +32,37 @@ class ClientPerLoop:
         self._settings = settings
         self._options = options
         self._made: dict[int, tuple[asyncio.AbstractEventLoop, AsyncClient]] = {}
+        self._warned = False  # that a given client opens fewer connections than are asked for
 
-    def _make(self) -> AsyncClient:
+    def _make(self, connections: int) -> AsyncClient:
         assert self._settings is not None
         options = {"run_dir": self._settings.run_dir, **self._options}
+        options["max_connections"] = max(connections, options.get("max_connections", DEFAULT_MAX_CONNECTIONS))
         return AsyncClient(self._settings.require_key(), base_url=self._settings.base_url, **options)
 
-    def get(self) -> AsyncClient:
-        """The client for the running event loop (made on first use); call it from inside the loop."""
+    def get(self, *, connections: int = 0) -> AsyncClient:
+        """The client for the running event loop (made on first use); call it from inside the loop.
+
+        ``connections``: how many requests the caller sends at once. A client made for it opens
+        that many connections (or its usual number, if more), so that no request waits in its
+        pool's queue: httpx's pool looks at every connection for every request queued there,
+        which costs milliseconds per request at a hundred connections. A given client is used as it is
+        (with a warning, once, if it opens fewer).
+        """
         if self._given is not None:
+            if connections > self._given.max_connections and not self._warned:
+                self._warned = True
+                logger.warning(
+                    "The client given opens at most %d connections, and %d requests are sent at once: the rest wait for "
+                    "a connection. Make it with AsyncClient(max_connections=%d).",
+                    self._given.max_connections, connections, connections,
+                )  # fmt: skip
             return self._given
         loop = asyncio.get_running_loop()
         # A loop that has ended took its client's connections with it: forget both.
         self._made = {key: pair for key, pair in self._made.items() if not pair[0].is_closed()}
         if id(loop) not in self._made:
-            self._made[id(loop)] = (loop, self._make())
+            self._made[id(loop)] = (loop, self._make(connections))
         return self._made[id(loop)][1]
 
     async def close_for_loop(self) -> None:

@@ -4,11 +4,17 @@ from __future__ import annotations
 
 import logging
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ..core import AnyfastError, APIConnectionError, APITimeoutError, DownloadError, RateLimitError, ServerError
 
 logger = logging.getLogger("anyfast_widget")
+
+#: Told of each failed attempt of a request (``send(..., on_failed_attempt=...)``): the error, and the seconds the
+#: client will wait before the next attempt (None: there is none). It may answer with a longer wait (never a shorter
+#: one), or None. A grid paces itself by the 429s it hears of here, and lines up its senders' retries.
+FailedAttempt = Callable[[AnyfastError, float | None], float | None]
 
 
 @dataclass(frozen=True)
@@ -42,6 +48,14 @@ class RetryPolicy:
             return error.retry_after if error.retry_after <= self.max_retry_after else None
         backoff = min(self.max_backoff, self.initial_backoff * 2**attempt)
         return random.uniform(backoff / 2, backoff)  # jitter spreads out clients that failed together
+
+
+def tell(listener: FailedAttempt | None, error: AnyfastError, delay: float | None) -> float | None:
+    """Tell ``listener`` of a failed attempt; the wait before the next one: ``delay``, or the listener's if longer."""
+    if listener is None:
+        return delay
+    wait = listener(error, delay)
+    return delay if delay is None or wait is None else max(delay, wait)
 
 
 def log_retry(error: AnyfastError, delay: float, attempt: int, retries: int) -> None:

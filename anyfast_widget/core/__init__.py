@@ -39,6 +39,7 @@ from ._mask import Mask, MaskInput
 from ._mask_edits import apply_op, apply_ops, edit_box
 from ._outpaint import Extension, extend_image, extension_mask, plan_extension
 from ._previews import CANVAS_EDGE, GALLERY_EDGE, THUMB_EDGE, cutout_png, encode_preview, region_at, region_png
+from ._pricing import OUTPUT_TOKENS_1024, PriceTable, Pricing, TokenPrices, Usage, estimated_usage, request_usage, source_tokens
 from ._request import DEFAULT_RESPONSE_FORMAT, Endpoint, PreparedRequest, Size, prepare_edit, prepare_generation
 from ._rules import (
     DEFAULT_SIZE,
@@ -104,6 +105,7 @@ __all__ = [
     "EDITS_PATH",
     "encode_preview",
     "encode_source",
+    "estimated_usage",
     "EncodedImage",
     "Endpoint",
     "error_card",
@@ -133,25 +135,32 @@ __all__ = [
     "MODERATIONS",
     "nearest_sizes",
     "OUTPUT_FORMATS",
+    "OUTPUT_TOKENS_1024",
     "parse_size",
     "PermissionDeniedError",
     "plan_extension",
     "prepare_edit",
     "prepare_generation",
     "PreparedRequest",
+    "PriceTable",
+    "Pricing",
     "QUALITIES",
     "quote",
     "RateLimitError",
     "read_form_fields",
     "region_at",
     "region_png",
+    "request_usage",
     "REQUEST_PARAMS",
     "RESPONSE_FORMATS",
     "ServerError",
     "Size",
+    "source_tokens",
     "StorageError",
     "THUMB_EDGE",
+    "TokenPrices",
     "UploadInfo",
+    "Usage",
     "ValidationError",
     "Violation",
     "whole_image_size",

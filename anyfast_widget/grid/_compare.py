@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..client import AsyncClient, ClientPerLoop, Secret, Settings
@@ -24,6 +24,9 @@ from ..core import (
     Mask,
     MaskInput,
     PreparedRequest,
+    PriceTable,
+    Pricing,
+    TokenPrices,
     ValidationError,
     Violation,
     check_params,
@@ -37,7 +40,7 @@ from ._grid import Grid
 from ._model import Cell, Slot
 from ._progress import in_kernel
 
-Prices = Mapping[str, float] | Callable[[Mapping[str, Any]], float]
+Prices = PriceTable  # per request: {"low", "medium", "high", "edits"}, or a function of the request's parameters
 
 
 def compare(
@@ -50,6 +53,8 @@ def compare(
     sources: Sequence[ImageInput] | None = None,
     mask: MaskInput | None = None,
     prices: Prices | None = None,
+    token_prices: TokenPrices | None = None,
+    budget: float | None = None,
     concurrency: int = 8,
     confirm: bool = False,
     client: AsyncClient | None = None,
@@ -71,7 +76,14 @@ def compare(
     ``concurrency`` at a time. More than 50 requests to send need ``confirm=True``.
     ``prices`` (``{"low": 0.01, "medium": 0.04, "high": 0.17, "edits": 0.05}``, or a
     function of the request's parameters) puts a cost on each cell and on
-    :meth:`Grid.plan`. With ``run=False`` nothing is sent until :meth:`Grid.run`.
+    :meth:`Grid.plan`; ``token_prices`` (:class:`TokenPrices`, per million tokens) price
+    each result by the tokens its answer's ``usage`` reports, and estimate a cell's cost
+    when there is no table. Each result records its cost (``result.cost``).
+    ``budget`` (in the prices' currency; it needs prices) caps what this grid sends:
+    each request reserves its expected cost before it goes, none is sent that would
+    take the spend over, and those left unsent are ``over_budget`` (see :meth:`Grid.plan`).
+    Results reused from the run store were paid for before and do not count against it.
+    With ``run=False`` nothing is sent until :meth:`Grid.run`.
     ``offline=True`` sends to the built-in stand-in server instead of the API
     (synthetic pictures, nothing paid); it is never used unless asked for.
     """
@@ -82,6 +94,9 @@ def compare(
         raise _invalid("repeats", "range", f"repeats={repeats!r}.", "use 1 to 16 repeats per cell.")
     if not isinstance(concurrency, int) or concurrency < 1:
         raise _invalid("concurrency", "range", f"concurrency={concurrency!r}.", "use a positive integer.")
+    pricing = Pricing.of(prices, token_prices) or (client.pricing if client is not None else None)
+    if budget is not None:
+        _check_budget(budget, pricing)
     page_axis, row_axis, col_axis = as_axis(pages, "pages"), as_axis(rows, "rows"), as_axis(cols, "cols")
     base = {"prompt": prompt, "sources": list(sources) if sources else [], "mask": mask, **params}
 
@@ -96,21 +111,26 @@ def compare(
         store, clients = client.store, ClientPerLoop(client=client)
     else:
         # The key and base URL are checked now; the key stays wrapped, so no repr or vars() of the grid shows it.
-        settings = Settings.resolve(api_key, base_url, run_dir, key_required=True)
+        settings = Settings.resolve(api_key, base_url, run_dir, key_required=run)  # looking needs no key; sending does
         store = settings.open_store()
-        clients = ClientPerLoop(settings, run_dir=store)
+        clients = ClientPerLoop(settings, run_dir=store, prices=prices, token_prices=token_prices)  # each result priced
 
-    cells = _cells(base, page_axis, row_axis, col_axis, repeats, prices)
+    cells = _cells(base, page_axis, row_axis, col_axis, repeats, pricing)
     shown = not in_kernel() if progress is None else progress  # a tqdm bar where no widget shows the grid
+    # What was asked for, as given (grid.save_spec writes it out as a spec file).
+    definition = {"prompt": prompt, "rows": row_axis, "cols": col_axis, "pages": page_axis, "repeats": repeats,
+                  "sources": base["sources"], "mask": mask, "prices": prices, "token_prices": token_prices, "budget": budget,
+                  "concurrency": concurrency, "params": params}
     grid = Grid(cells, rows=row_axis, cols=col_axis, pages=page_axis, repeats=repeats, store=store, clients=clients,
-                concurrency=concurrency, confirm=confirm, progress=shown)
+                concurrency=concurrency, confirm=confirm, progress=shown, definition=definition,
+                budget=budget)
     if run:
         grid.run()
     return grid
 
 
 def _cells(
-    base: dict[str, Any], pages: Axis | None, rows: Axis | None, cols: Axis | None, repeats: int, prices: Prices | None
+    base: dict[str, Any], pages: Axis | None, rows: Axis | None, cols: Axis | None, repeats: int, pricing: Pricing | None
 ) -> list[Cell]:
     """Every cell of the grid, page by page, row by row; a ValidationError naming each cell's problems."""
     encoded: dict[int, EncodedImage] = {}
@@ -131,25 +151,20 @@ def _cells(
                     problems += [dataclasses.replace(v, message=f"[{where}] {v.message}") for v in error.violations]
                     continue
                 labels = (page_label, row_label, col_label)
-                cells.append(
-                    Cell(p, r, c, labels, prepared, [Slot(k) for k in range(repeats)], _price(prices, prepared), primary)
-                )
+                cost = pricing.expected(prepared) if pricing is not None else None
+                cells.append(Cell(p, r, c, labels, prepared, [Slot(k) for k in range(repeats)], cost, primary))
     if problems:
         raise ValidationError(problems)
     return cells
 
 
-def _price(prices: Prices | None, prepared: PreparedRequest) -> float | None:
-    if prices is None:
-        return None
-    params = {"endpoint": prepared.endpoint, **prepared.effective_params}
-    if callable(prices):
-        return float(prices(params))
-    key = "edits" if prepared.endpoint == "edits" else params.get("quality", "medium")
-    if key not in prices:
-        fix = "give a price for every quality used, and 'edits' for edits."
-        raise _invalid("prices", "missing", f"the price table has no entry for {key!r}.", fix)
-    return float(prices[key])
+def _check_budget(budget: Any, pricing: Pricing | None) -> None:
+    """A budget is an amount, and needs prices to measure requests against it."""
+    if isinstance(budget, bool) or not isinstance(budget, (int, float)) or not 0 <= budget < float("inf"):
+        raise _invalid("budget", "range", f"budget={budget!r}.", "give the most to spend as a number, 0 or more.")
+    if pricing is None:
+        fix = 'pass prices={"low": .., "medium": .., "high": .., "edits": ..} or token_prices=TokenPrices(...).'
+        raise _invalid("budget", "prices", "a budget was given without prices, so no request can be measured against it.", fix)
 
 
 def _cell_request(base: dict[str, Any], steps: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 Labels keep one legible size whatever the grid's size: a large grid is split into
 several sheets (and pages into their own sheets) rather than shrunk. A record is one
-request (a cell's repeat): labels, state, result, timing, cost and measures; the
+request (a cell's repeat): labels, state, result, timing, cost, measures and ratings; the
 JSON and CSV exports, ``Grid.to_records()`` and the widget's measures table are made of them.
 """
 
@@ -23,6 +23,7 @@ from PIL import Image, ImageDraw, ImageFont
 
 from ..core import REQUEST_PARAMS, encode_preview
 from ..store import atomic_write
+from ._ratings import by_result
 
 if TYPE_CHECKING:
     from ..store import ImageResult
@@ -170,12 +171,19 @@ def _draw_note(
 
 
 def records(grid: Grid) -> list[dict[str, Any]]:
-    """One dict per request (cell and repeat): labels, state, result, timing, cost, measures; for pandas."""
+    """One dict per request (cell and repeat): labels, state, result, timing, cost, measures, ratings; for pandas.
+
+    ``cost`` is what the result recorded it cost, else the cell's price (None: not priced);
+    ``wins``, ``losses`` and ``ties`` are its result's in the grid's blind ratings.
+    """
     names = [axis.name if axis else None for axis in (grid.pages, grid.rows, grid.cols)]
+    rated = by_result(grid.ratings)
+    unrated = {"wins": 0, "losses": 0, "ties": 0}
     out = []
     for cell, slot in grid.slots():
         result, error = slot.result, slot.error
         change = result.annotations.get("mask_change") if result else None
+        recorded = result.cost if result else None  # priced when saved (from the response's usage or the price table)
         record: dict[str, Any] = {
             "page": cell.labels[0],
             "row": cell.labels[1],
@@ -189,7 +197,7 @@ def records(grid: Grid) -> list[dict[str, Any]]:
             "prompt": cell.prompt,
             **{k: cell.prepared.effective_params.get(k) for k in REQUEST_PARAMS},
             "request_hash": cell.prepared.request_hash,
-            "cost": cell.cost,
+            "cost": recorded if recorded is not None else cell.cost,
             "result_id": result.id if result else None,
             "path": str(result.path) if result else None,
             "request_id": result.request_id if result else getattr(error, "request_id", None),
@@ -199,6 +207,7 @@ def records(grid: Grid) -> list[dict[str, Any]]:
             "change_inside": change["changed_inside"] if change else None,
             "change_outside": change["changed_outside"] if change else None,
             "error": str(error) if error else None,
+            **(rated.get(result.id, unrated) if result else unrated),
         }
         out.append(record)
     return out

@@ -34,7 +34,7 @@ MESSAGES: dict[str, frozenset[str]] = {
     "export": frozenset({"kind"}),
     "dismiss": frozenset(),
 }
-BROWSER_TRAITS = frozenset({"page"})  # the only trait the browser writes
+BROWSER_TRAITS = frozenset({"page", "window"})  # the only traits the browser writes
 
 
 def check_page(value: object, pages: int) -> int:
@@ -42,14 +42,24 @@ def check_page(value: object, pages: int) -> int:
     return whole(value, "page", 0, max(pages - 1, 0))
 
 
-def check_state(state: object, synced: Iterable[str], pages: int) -> None:
-    """An update of synced traits from the browser: only ``page``, within the pages."""
+def check_window(value: object, rows: int, cols: int) -> list[int]:
+    """Where the window in view starts: ``[row, column]``, a row and a column of the grid."""
+    if not isinstance(value, list) or len(value) != 2:
+        raise Refused("window", "type", f"is [row, column], not {describe(value)}.", "send two whole numbers.")
+    return [whole(value[0], "window[0]", 0, max(rows - 1, 0)), whole(value[1], "window[1]", 0, max(cols - 1, 0))]
+
+
+def check_state(state: object, synced: Iterable[str], shape: Sequence[int]) -> None:
+    """An update of synced traits from the browser: only ``page`` and ``window``, within ``shape`` (pages, rows, columns)."""
     if not isinstance(state, dict):
         raise Refused("state", "type", f"an update is a JSON object, not {describe(state)}.", "send {trait: value}.")
     synced = frozenset(synced)
+    pages, rows, cols = shape
     for name, value in state.items():
-        if name in BROWSER_TRAITS:
+        if name == "page":
             check_page(value, pages)
+        elif name == "window":
+            check_window(value, rows, cols)
         elif name in synced:  # the grid's other traits, and the widget machinery's (_esm, layout, ...)
             fix = "leave it to Python: it is shown, not edited."
             raise Refused(name if len(name) <= 40 else describe(name), "read_only", "is written by Python only.", fix)

@@ -10,12 +10,16 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import numpy as np
 from PIL import Image
 
 from ..core import EncodedImage, PreparedRequest
 from ..store import ImageResult
+
+if TYPE_CHECKING:
+    from ._budget import Budget
 
 
 class SlotState(enum.StrEnum):
@@ -28,13 +32,16 @@ class SlotState(enum.StrEnum):
     ERROR = "error"
     BLOCKED = "blocked"  # refused by moderation; sent again only by a retry by hand
     CANCELLED = "cancelled"
+    OVER_BUDGET = "over_budget"  # left unsent: sending it would have taken the run over its budget
 
     def __repr__(self) -> str:
         return repr(self.value)  # printed as the string it is: [c.status for c in grid.cells] reads ['done', ...]
 
 
-SENDABLE = (SlotState.PENDING, SlotState.ERROR, SlotState.CANCELLED)  # the states a run sends
-_TELLING = (SlotState.RUNNING, SlotState.ERROR, SlotState.BLOCKED, SlotState.PENDING, SlotState.CANCELLED)  # most telling first
+SENDABLE = (SlotState.PENDING, SlotState.ERROR, SlotState.CANCELLED, SlotState.OVER_BUDGET)  # the states a run sends
+_TELLING = (  # most telling first
+    SlotState.RUNNING, SlotState.ERROR, SlotState.BLOCKED, SlotState.PENDING, SlotState.CANCELLED, SlotState.OVER_BUDGET
+)
 
 
 @dataclass
@@ -59,7 +66,7 @@ class Cell:
     labels: tuple[str, str, str]  # page, row, column
     prepared: PreparedRequest
     slots: list[Slot]
-    cost: float | None = None  # per request, when prices were given
+    cost: float | None = None  # expected per request, when prices were given (a result's own is result.cost)
     primary: EncodedImage | None = field(default=None, repr=False)
 
     @property
@@ -72,7 +79,7 @@ class Cell:
 
     @property
     def status(self) -> SlotState:
-        """The most telling state of its repeats: running, error, blocked, pending, cancelled, or done."""
+        """The most telling state of its repeats: running, error, blocked, pending, cancelled, over_budget, or done."""
         states = {s.status for s in self.slots}
         for state in _TELLING:
             if state in states:
@@ -92,7 +99,13 @@ class Cell:
 
 @dataclass(frozen=True)
 class Plan:
-    """What running a grid would do: requests in all, already in the run store, blocked, and to send (with cost)."""
+    """What running a grid would do: requests in all, already in the run store, blocked, and to send (with cost).
+
+    With a budget: ``budget`` and ``budget_left`` (neither spent nor held by requests in
+    flight), how many of the requests to send ``fit`` in what is left, and how many would
+    be ``left_unsent`` (the run leaves them ``over_budget``). Without one, ``fit`` is
+    ``to_send`` and nothing is left unsent.
+    """
 
     cells: int
     requests: int
@@ -101,14 +114,20 @@ class Plan:
     to_send: int
     cost_to_send: float | None
     cost_total: float | None
+    budget: float | None = None
+    budget_left: float | None = None
+    fit: int = 0
+    left_unsent: int = 0
 
     @classmethod
-    def of(cls, cells: list[Cell]) -> Plan:
-        """What running ``cells`` would send now, and what it would cost with the prices given."""
+    def of(cls, cells: list[Cell], budget: Budget | None = None) -> Plan:
+        """What running ``cells`` would send now, what it would cost with the prices given, and what fits in ``budget``."""
         slots = [(c, s) for c in cells for s in c.slots]
         pending = [c for c, s in slots if s.status in SENDABLE]
         costs = [c.cost for c, _ in slots]
         priced = all(cost is not None for cost in costs)
+        # In the order a run reserves them; a budget is only ever set with prices, so every cost is known.
+        fit = budget.fitting(c.cost or 0.0 for c in pending) if budget is not None else len(pending)
         return cls(
             cells=len(cells),
             requests=len(costs),
@@ -117,11 +136,18 @@ class Plan:
             to_send=len(pending),
             cost_to_send=sum(c.cost for c in pending) if priced else None,  # type: ignore[misc]
             cost_total=sum(costs) if priced else None,  # type: ignore[arg-type]
+            budget=budget.limit if budget is not None else None,
+            budget_left=budget.left if budget is not None else None,
+            fit=fit,
+            left_unsent=len(pending) - fit,
         )
 
     def __str__(self) -> str:
         cost = f", about {self.cost_to_send:.2f} to pay" if self.cost_to_send is not None else ""
-        return (
+        text = (
             f"{self.cells} cells, {self.requests} requests: {self.cached} already in the run store, "
             f"{self.blocked} blocked by moderation, {self.to_send} to send{cost}"
         )
+        if self.budget is not None and self.budget_left is not None:
+            text += f"; budget {self.budget:.2f}, {self.budget_left:.2f} left: {self.fit} fit, {self.left_unsent} left unsent"
+        return text

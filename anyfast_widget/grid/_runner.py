@@ -1,4 +1,4 @@
-"""Sending a grid's requests: at most ``concurrency`` at a time, every change of a slot's state reported.
+"""Sending a grid's requests: at most ``concurrency`` at a time (fewer while 429s say so), each slot's changes reported.
 
 A result is on disk when its request returns; its picture is then dropped from
 memory (a big grid must not hold every picture). An edit with a mask gets its
@@ -17,7 +17,9 @@ from typing import Any
 from ..client import AsyncClient, ClientPerLoop
 from ..core import AnyfastError, ModerationBlockedError, decode_image
 from ..store import ImageResult, RunStore
+from ._budget import Budget, paid
 from ._model import Cell, Slot, SlotState
+from ._pacing import Pacing
 from ._progress import progress_bar
 from ._state import GridState
 
@@ -31,13 +33,15 @@ class Sender:
         self.state = state
         self.changed = changed
         self.cancelled = False
+        self.pacing: Pacing | None = None  # the last run's: how far 429s brought its concurrency down
+        self.budget: Budget | None = None  # the grid's, when it has one: each request reserves its price before it goes
 
     async def send(self, todo: list[tuple[Cell, Slot]], *, concurrency: int, progress: bool, close_client: bool = False) -> None:
         """Send every slot of ``todo``; ``close_client`` when the event loop ends with this run."""
         self.cancelled = False
-        client = self.clients.get()
+        client = self.clients.get(connections=concurrency)  # a pool as big as the gate: no request queues in it
         bar = progress_bar(len(todo)) if progress and todo else None
-        gate = asyncio.Semaphore(concurrency)
+        gate = self.pacing = Pacing(concurrency)
         try:
             await asyncio.gather(*(self._send_slot(client, gate, cell, slot, bar) for cell, slot in todo))
         finally:
@@ -46,16 +50,22 @@ class Sender:
             if close_client:
                 await self.clients.close_for_loop()
 
-    async def _send_slot(self, client: AsyncClient, gate: asyncio.Semaphore, cell: Cell, slot: Slot, bar: Any) -> None:
-        async with gate:
+    async def _send_slot(self, client: AsyncClient, gate: Pacing, cell: Cell, slot: Slot, bar: Any) -> None:
+        async with gate.slot() as ticket:
             if self.cancelled:
                 slot.status = SlotState.CANCELLED
+                self.changed(cell, slot)
+                return
+            expected = cell.cost or 0.0
+            if self.budget is not None and not self.budget.reserve(expected):
+                slot.status = SlotState.OVER_BUDGET  # sending it would take the spend over the budget: left unsent
                 self.changed(cell, slot)
                 return
             slot.status, slot.error, slot.started = SlotState.RUNNING, None, time.time()
             self.changed(cell, slot)
             try:
-                result = await client.send(cell.prepared)  # on disk when it returns
+                # On disk when it returns; the gate hears of every 429 on the way, and sends again one the client gave up on.
+                result = await gate.send(ticket, lambda heard: client.send(cell.prepared, on_failed_attempt=heard))
                 if cell.prepared.mask is not None and cell.primary is not None:
                     await asyncio.to_thread(_measure, self.store, result, cell)
             except ModerationBlockedError as error:
@@ -71,6 +81,8 @@ class Sender:
                 result.release()
                 slot.status, slot.result = SlotState.DONE, result
             finally:
+                if self.budget is not None:
+                    self.budget.settle(expected, paid(slot, expected))
                 slot.finished = time.time()
                 if bar is not None:
                     bar.update(1)

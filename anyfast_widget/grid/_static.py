@@ -8,19 +8,35 @@ when the notebook saved the widget's state, and this HTML otherwise.
 The HTML is a table per page: column labels across the top, row labels down the
 side, each cell's repeats side by side as JPEG thumbnails of at most
 :data:`STATIC_EDGE` pixels (inlined as ``data:`` URIs), a cell without a picture
-its state and error. At most :data:`STATIC_PICTURES` pictures are inlined, so the
-output stays small; the others keep their place and say where the full sheets are
+its state and error. A big grid shows the first 8 rows and 8 columns of each page
+(what its live view starts with) and says how many more there are: the HTML of a
+32 x 32 grid's every cell would be parsed by the notebook's page at every display.
+At most :data:`STATIC_PICTURES` pictures are inlined, so the output stays small; the
+others keep their place and say where the full sheets are
 (``grid.save_contact_sheets``). It is the grid when it was displayed. The API key,
 the server's address and file paths never appear.
+
+Making a thumbnail decodes the whole picture (about 20 ms for a 1024 px PNG), and the
+live view cannot show before this HTML is made: the pictures are made a few at a time
+in threads (decoding lets go of the GIL) and kept by result (:data:`_KEPT` of them), so
+showing a grid again, or another grid over the same results, costs nothing. A big grid
+(more than 8 rows or columns) waits at most :data:`BIG_WAIT_S` for its pictures: those
+not made by then say so, and are made meanwhile for the next display.
 """
 
 from __future__ import annotations
 
 import base64
 import html
+import threading
+from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
+from ._traits import WINDOW
+
 if TYPE_CHECKING:
+    from ..store import ImageResult
     from ._grid import Grid
     from ._model import Cell
 
@@ -28,6 +44,55 @@ STATIC_EDGE = 128
 STATIC_PICTURES = 36
 _TEXT_CELLS = 60  # cells listed in the text form; the rest are counted
 _STATE_INK = {"error": "#b00020", "blocked": "#964f00"}
+_KEPT = 256  # thumbnails kept (about 4 kB each), by result
+_THREADS = 4
+BIG_WAIT_S = 0.15  # seconds a big grid's display waits for pictures not made before
+_made: OrderedDict[tuple[str, str], bytes] = OrderedDict()
+_lock = threading.Lock()
+_pool: ThreadPoolExecutor | None = None
+
+
+def _thumbnail(result: ImageResult) -> bytes:
+    """The result's static thumbnail (JPEG), made once; OSError if it cannot be read."""
+    key = (result.id, str(result.path))
+    with _lock:
+        if key in _made:
+            _made.move_to_end(key)
+            return _made[key]
+    data = result.thumbnail_jpeg(STATIC_EDGE)
+    with _lock:
+        _made[key] = data
+        while len(_made) > _KEPT:
+            _made.popitem(last=False)
+    return data
+
+
+def _big(grid: Grid) -> bool:
+    _, rows, cols = grid.shape
+    return rows > WINDOW or cols > WINDOW
+
+
+def _made_already(result: ImageResult) -> bytes | None:
+    with _lock:
+        return _made.get((result.id, str(result.path)))
+
+
+def _make_ahead(grid: Grid) -> None:
+    """Make the thumbnails the table will inline (the first :data:`STATIC_PICTURES` results) side by side in threads.
+
+    All of them for a grid that fits in a window; for a big grid, those made within :data:`BIG_WAIT_S`.
+    """
+    global _pool
+    wanted = [slot.result for cell in _shown(grid) for slot in cell.slots if slot.result is not None][:STATIC_PICTURES]
+    missing = [r for r in wanted if _made_already(r) is None]
+    if len(missing) < 2 and not _big(grid):
+        return  # made in its cell
+    with _lock:
+        if _pool is None:
+            _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="anyfast-static")
+        pool = _pool
+    futures = [pool.submit(_thumbnail, r) for r in missing]
+    wait(futures, timeout=BIG_WAIT_S if _big(grid) else None)  # one that cannot be read says so in its cell
 
 
 
@@ -35,9 +100,11 @@ _STATE_INK = {"error": "#b00020", "blocked": "#964f00"}
 class _Budget:
     """How many more pictures may be inlined."""
 
-    def __init__(self, pictures: int) -> None:
+    def __init__(self, pictures: int, *, made_only: bool = False) -> None:
         self.left = pictures
         self.skipped = 0
+        self.late = 0  # not made in time (a big grid's display does not wait)
+        self.made_only = made_only
 
 
 def _box(content: str, *, ink: str = "#666") -> str:
@@ -54,9 +121,13 @@ def _cell_html(cell: Cell, budget: _Budget) -> str:
         elif budget.left <= 0:
             budget.skipped += 1
             pieces.append(_box("not inlined"))
+        elif budget.made_only and _made_already(slot.result) is None:
+            budget.left -= 1
+            budget.late += 1
+            pieces.append(_box("not made in time"))
         else:
             try:
-                uri = "data:image/jpeg;base64," + base64.b64encode(slot.result.thumbnail_jpeg(STATIC_EDGE)).decode("ascii")
+                uri = "data:image/jpeg;base64," + base64.b64encode(_thumbnail(slot.result)).decode("ascii")
             except OSError as error:
                 pieces.append(_box(html.escape(f"cannot be read: {error}")))
                 continue
@@ -72,13 +143,21 @@ def _cell_html(cell: Cell, budget: _Budget) -> str:
     return f'<td style="vertical-align:top;padding:4px"><div style="display:flex;gap:4px">{"".join(pieces)}</div>{note}</td>'
 
 
+def _shown(grid: Grid) -> list[Cell]:
+    """The cells the table shows, in its order: the first :data:`WINDOW` rows and columns of each page."""
+    pages, rows, cols = grid.shape
+    return [grid.cell(r, c, p) for p in range(pages) for r in range(min(rows, WINDOW)) for c in range(min(cols, WINDOW))]
+
+
 def _page_html(grid: Grid, page: int, budget: _Budget) -> str:
     _, rows, cols = grid.shape
+    rows, cols = min(rows, WINDOW), min(cols, WINDOW)
     caption = f"page {html.escape(grid.pages.labels[page])}" if grid.pages else ""
     head = ""
     if grid.cols:
         corner = f"<th>{html.escape(grid.rows.name if grid.rows else '')} \\ {html.escape(grid.cols.name)}</th>"
-        labels = "".join(f'<th style="text-align:left;padding:4px">{html.escape(label)}</th>' for label in grid.cols.labels)
+        shown = grid.cols.labels[:cols]
+        labels = "".join(f'<th style="text-align:left;padding:4px">{html.escape(label)}</th>' for label in shown)
         head = f"<thead><tr>{corner if grid.rows else ''}{labels}</tr></thead>"
     body = []
     for row in range(rows):
@@ -107,12 +186,24 @@ def summary_line(grid: Grid) -> str:
 
 def static_html(grid: Grid) -> str:
     """The grid as HTML: its line, then one labelled table of thumbnails per page (:data:`STATIC_PICTURES` at most)."""
-    budget = _Budget(STATIC_PICTURES)
+    _make_ahead(grid)
+    budget = _Budget(STATIC_PICTURES, made_only=_big(grid))
     tables = "".join(_page_html(grid, page, budget) for page in range(grid.shape[0]))
     prompt = "" if grid.cols or grid.rows else f"<br/>{html.escape(grid.cells[0].prompt)}"
+    pages, rows, cols = grid.shape
     skipped = ""
-    if budget.skipped:
+    if rows > WINDOW or cols > WINDOW:
         skipped = (
+            f"<p>The first {min(rows, WINDOW)} rows and {min(cols, WINDOW)} columns of {rows} x {cols}"
+            f"{' on each page' if pages > 1 else ''}: <code>grid.save_contact_sheets(path)</code> writes every one.</p>"
+        )
+    if budget.late:
+        skipped += (
+            f"<p>{budget.late} picture{'s' if budget.late != 1 else ''} not made in time for this display "
+            "(the live view does not wait for them): showing the grid again inlines them.</p>"
+        )
+    if budget.skipped:
+        skipped += (
             f"<p>{budget.skipped} more picture{'s' if budget.skipped != 1 else ''} not inlined, to keep the notebook small: "
             "<code>grid.save_contact_sheets(path)</code> writes every one.</p>"
         )

@@ -1,7 +1,10 @@
 """What the browser is told of a grid: its axes, cells, slots, plan, ratings and measures, as the JSON of GridView's traits.
 
 The shapes are the contract of ``js/grid/README.md`` ("Traits"). No picture and no
-API key is ever part of them: pictures go by result id, as binary messages.
+API key is ever part of them: pictures go by result id, as binary messages. A big
+grid is shown a window at a time (at most :data:`WINDOW` rows and columns of
+pictures): only the cells in view are described in full; every result is listed
+compactly (``results_state``), for the rating and A/B panels.
 """
 
 from __future__ import annotations
@@ -27,6 +30,37 @@ MEASURES = (
     "cost",
     "result_id",
 )  # the fields of Grid.to_records() the measures table shows
+
+
+WINDOW = 8  # rows, and columns of pictures, in view at once: the table pages through a bigger grid
+
+
+def window_shape(grid: Grid) -> list[int]:
+    """``[rows, columns]`` of the window in view: at most :data:`WINDOW` rows, and columns of at most WINDOW pictures."""
+    _, rows, cols = grid.shape
+    return [min(rows, WINDOW), min(cols, max(1, WINDOW // max(1, grid.repeats)))]
+
+
+def in_view(grid: Grid, page: int, window: list[int]) -> list[int]:
+    """The indices (in ``grid.cells``) of the cells in view: page ``page``, the window starting at row, column ``window``."""
+    _, rows, cols = grid.shape
+    height, width = window_shape(grid)
+    first_row, first_col = window
+    return [
+        (page * rows + row) * cols + col
+        for row in range(first_row, min(rows, first_row + height))
+        for col in range(first_col, min(cols, first_col + width))
+    ]
+
+
+def results_state(grid: Grid) -> list[list[Any]]:
+    """Every result of the grid as ``[result_id, cell index, repeat]``, in the grid's order (small: no labels, no states)."""
+    return [
+        [slot.result.id, index, slot.repeat]
+        for index, cell in enumerate(grid.cells)
+        for slot in cell.slots
+        if slot.result is not None
+    ]
 
 
 def axes_state(grid: Grid) -> dict[str, Any]:

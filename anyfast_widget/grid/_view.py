@@ -8,16 +8,21 @@ buffers (``_thumbs.py``), which it keeps for every view of the widget. Buttons
 become messages that call the grid's own methods (``retry``, ``cancel``, ``rate``,
 exports), so everything the widget does is Python too.
 
-The grid reports slot changes on the event loop's thread (it runs as a task in the
-kernel); the view only notes which cells changed and sends them at most ten times a
-second (less often for big grids), and at once when the last request ends. In a
-kernel, work that reads images (thumbnails, spreads, the difference heatmap,
-exports) runs in one worker thread (``_background.py``), so the kernel stays
+A big grid is shown a window at a time (``window``: at most 8 rows and 8 columns of
+pictures, paged by the browser): ``cells`` describes only the cells in view, and
+``results`` lists every result compactly, so what crosses the wire per update does
+not grow with the grid. The grid reports slot changes on the event loop's thread (it
+runs as a task in the kernel); the view only notes which cells changed and sends
+those in view at most ten times a second, the per-request ``measures`` and the
+``results`` at most once a second per 100 requests (for a grid of more than 256
+requests, once none is in flight), and everything at once when the last request
+ends. In a kernel, work that reads images (thumbnails, spreads, the difference
+heatmap, exports) runs in one worker thread (``_background.py``), so the kernel stays
 responsive while a grid fills in. Widget messages may arrive on a kernel subshell's
 thread (ipykernel 7); all but the picture requests are handed to the loop the view
 was made on, where the grid runs and its HTTP client lives.
 
-Every message and ``page`` update from the browser is checked first (``_limits.py``):
+Every message and ``page`` or ``window`` update from the browser is checked first (``_limits.py``):
 one that breaks a rule is refused whole, with one notice, and changes nothing.
 """
 
@@ -41,7 +46,7 @@ from ._limits import EXPORT_KINDS, Refused, check_message, check_state
 from ._model import SlotState
 from ._static import static_bundle
 from ._thumbs import THUMBS_PER_MESSAGE, Lightly, Thumb, Thumbnails, difference_jpeg
-from ._traits import axes_state, cell_state, measures_state, plan_state, ratings_state
+from ._traits import axes_state, cell_state, in_view, measures_state, plan_state, ratings_state, results_state, window_shape
 
 if TYPE_CHECKING:
     from ._grid import Grid
@@ -49,7 +54,9 @@ if TYPE_CHECKING:
 
 _STATIC = Path(__file__).parent.parent / "static"
 
-_FLUSH_EVERY = 0.1  # seconds between two updates of the cells while a grid runs (more for big grids)
+_FLUSH_EVERY = 0.1  # seconds between two updates of the cells in view while a grid runs
+_WHOLE_EVERY = 0.1  # seconds per 100 requests between two updates of the whole grid's measures and results
+_LIVE_MEASURES = 256  # requests up to which the measures follow a run live; a bigger grid's wait until none is in flight
 _T = TypeVar("_T")
 logger = logging.getLogger("anyfast_widget")
 
@@ -77,6 +84,8 @@ class GridView(BrowserWidget):
     repeats = t.Int(1).tag(sync=True)
     endpoint = t.Unicode("generations").tag(sync=True)
     cells = t.List(t.Dict()).tag(sync=True)
+    results = t.List(t.List()).tag(sync=True)
+    window_shape = t.List(t.Int(), default_value=[1, 1]).tag(sync=True)
     plan = t.Dict().tag(sync=True)
     running = t.Bool(False).tag(sync=True)
     ratings = t.List(t.Dict()).tag(sync=True)
@@ -85,6 +94,7 @@ class GridView(BrowserWidget):
     exports_dir = t.Unicode("").tag(sync=True)
     # Written by the browser and by Python.
     page = t.Int(0).tag(sync=True)
+    window = t.List(t.Int(), default_value=[0, 0]).tag(sync=True)
 
     def __init__(self, grid: Grid) -> None:
         self._grid = grid
@@ -92,6 +102,10 @@ class GridView(BrowserWidget):
         self._dirty: set[int] = set()
         self._flush_handle: tuple[asyncio.AbstractEventLoop, asyncio.Handle] | None = None
         self._last_flush = 0.0
+        self._last_whole = 0.0
+        self._whole_dirty = True  # results are behind the grid
+        self._measures_dirty = True
+        self._looking = False  # a flush is due in a second (following a headless run)
         self._watched_task: Any = None
         self._spreads: dict[int, tuple[tuple[str, ...], float | None]] = {}
         self._spreads_wanted: set[int] = set()
@@ -106,13 +120,17 @@ class GridView(BrowserWidget):
             repeats=grid.repeats,
             endpoint=grid.cells[0].prepared.endpoint if grid.cells else "generations",
             exports_dir=str(grid.store.root / "exports"),
+            window_shape=window_shape(grid),
         )
         self.on_msg(self._on_message)
         grid.on_change(self._on_slot)
-        self._dirty = set(range(len(grid.cells)))
-        self.cells = [{} for _ in grid.cells]
         self._refresh_ratings()
-        self._flush()
+        # In a kernel, a big grid's first page goes out without its measures, which follow a moment later.
+        later = self._home is not None and len(grid.cells) * grid.repeats > _LIVE_MEASURES
+        self._flush(measures=not later)
+        if later:
+            self._schedule(throttle=True)
+        self.observe(self._moved, names=["page", "window"])
 
     def __repr__(self) -> str:
         return f"<GridView of {self._grid!r}>"
@@ -134,55 +152,101 @@ class GridView(BrowserWidget):
             raise Refused("page", "type", "is a whole number, not a bool.", "set a page number.")
         return max(0, min(value, self._grid.shape[0] - 1))
 
+    @t.validate("window")
+    def _valid_window(self, proposal: dict[str, Any]) -> list[int]:
+        """From Python, any two whole numbers, clamped to a row and a column (the browser's are checked in :meth:`set_state`)."""
+        value = list(proposal["value"])
+        if len(value) != 2 or any(isinstance(v, bool) for v in value):
+            raise Refused("window", "type", "is [row, column], two whole numbers.", "set the first row and column in view.")
+        _, rows, cols = self._grid.shape
+        return [max(0, min(value[0], rows - 1)), max(0, min(value[1], cols - 1))]
+
     def _check_browser_state(self, sync_data: dict[str, Any]) -> None:
-        check_state(sync_data, self.keys, self._grid.shape[0])
+        check_state(sync_data, self.keys, self._grid.shape)
+
+    def _moved(self, _change: Any) -> None:
+        """Another page or window in view: its cells at once (on the grid's loop: the browser's update may come on a subshell)."""
+        self._at_home(self._flush)
 
     def _on_slot(self, cell: Cell, slot: Slot) -> None:
         """Called by the grid (on the event loop's thread) for every slot change: cheap, coalesced."""
         if self.comm is None:  # closed: a new view has taken over
             return
         self._dirty.add(self._where[id(cell)])
+        self._whole_dirty = self._measures_dirty = True
         self._schedule()
 
     def _schedule(self, *, throttle: bool = False) -> None:
-        """Flush soon: at once when nothing is in flight (the end of a run), else at most every 0.1 s
-        (every 0.1 s per 100 cells: each update sends every cell's state)."""
+        """Flush soon: at once when nothing is in flight (the end of a run), else at most every 0.1 s."""
         loop = running_loop()
         if loop is None:
             self._flush()
             return
-        busy = throttle or any(slot.status in (SlotState.RUNNING, SlotState.PENDING) for _, slot in self._grid.slots())
+        busy = throttle or self._grid.running
         if self._flush_handle is not None:
             owner, handle = self._flush_handle
             if owner is loop and not owner.is_closed() and not handle.cancelled():
                 if busy or not isinstance(handle, asyncio.TimerHandle):
                     return  # already due
                 handle.cancel()  # the run is over: do not wait for the timer
-        every = _FLUSH_EVERY * max(1.0, len(self._grid.cells) / 100)
-        wait = every - (time.monotonic() - self._last_flush) if busy else 0.0
+        wait = _FLUSH_EVERY - (time.monotonic() - self._last_flush) if busy else 0.0
         handle = loop.call_later(wait, self._flush) if wait > 0 else loop.call_soon(self._flush)
         self._flush_handle = (loop, handle)
 
     def refresh(self) -> None:
         """Bring every trait up to date with the grid now (also computes missing spreads when no event loop runs)."""
         self._dirty = set(range(len(self._grid.cells)))
+        self._whole_dirty = self._measures_dirty = True
         self._flush()
 
-    def _flush(self) -> None:
+    def _flush(self, *, measures: bool = True) -> None:
+        """Send the cells in view that changed (all of them for another window), the plan, and now and then the whole grid's."""
         self._flush_handle = None
-        self._last_flush = time.monotonic()
+        now = self._last_flush = time.monotonic()
         grid = self._grid
-        dirty, self._dirty = self._dirty, set()
-        cells = list(self.cells)
-        for index in dirty:
-            cells[index] = self._cell_state(index)
+        dirty, self._dirty = self._dirty, set()  # a cell out of view is described afresh when it comes into view
+        shown = {cell["index"]: cell for cell in self.cells}
+        view = in_view(grid, self.page, self.window)
+        cells = [shown[i] if i in shown and i not in dirty else self._cell_state(i) for i in view]
+        requests = len(grid.cells) * grid.repeats
+        in_flight = grid.running or grid.following  # (following: a headless run elsewhere fills the grid)
+        due = not in_flight or now - self._last_whole >= _WHOLE_EVERY * max(1.0, requests / 100)
+        # A big grid's measures (a quarter of a megabyte for 1,024 requests) and results would make the
+        # browser stall on every update while the grid fills: they come once nothing is in flight (the
+        # cells in view carry their own results meanwhile).
+        big = requests > _LIVE_MEASURES
+        whole = due and (not in_flight or not big)
+        # ... and then apart from the last cells, so that those show at once.
+        later = whole and big and bool(dirty.intersection(view)) and (self._whole_dirty or self._measures_dirty)
+        whole = whole and not later
         with self.hold_sync():
             self.cells = cells
             self.plan = plan_state(grid)
             self.running = grid.running
-            self.measures = measures_state(grid)
+            if self._whole_dirty and whole:
+                self._whole_dirty, self._last_whole = False, now
+                self.results = results_state(grid)
+            if self._measures_dirty and whole and measures:
+                self._measures_dirty = False
+                self.measures = measures_state(grid)
         self._watch_task()
         self._compute_spreads()
+        if later:
+            self._schedule(throttle=True)
+        elif grid.following and big and (self._whole_dirty or self._measures_dirty):
+            self._look_again()
+
+    def _look_again(self) -> None:
+        """While following a headless run, no run of this process ends with a flush: look again in a second."""
+        loop = running_loop()
+        if loop is not None and not self._looking:
+            self._looking = True
+
+            def again() -> None:
+                self._looking = False
+                self._schedule()
+
+            loop.call_later(_WHOLE_EVERY * 10, again)
 
     def _watch_task(self) -> None:
         """Hear the end of each run (the grid starts a new task for every run and retry)."""
@@ -231,7 +295,7 @@ class GridView(BrowserWidget):
                 if self._spreads_running.get(index) == ids:
                     del self._spreads_running[index]
                 if inline():  # computed inline, within a flush
-                    self.cells = [*self.cells[:index], self._cell_state(index), *self.cells[index + 1 :]]
+                    self.cells = [self._cell_state(index) if c["index"] == index else c for c in self.cells]
                 else:
                     self._dirty.add(index)
                     self._schedule(throttle=True)  # many cells may finish their spreads one after another

@@ -37,6 +37,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--url-ttl", type=float, default=300.0, help="seconds a download link lives")
     parser.add_argument("--moderation-trigger", default="blockme", help="prompts with this word are refused ('' disables)")
     parser.add_argument("--refuse-masks", action="store_true", help="refuse masked edits, as an account without the Direct group")
+    parser.add_argument("--rate-limit", type=float, default=0.0, help="requests a second per key, then 429 (default 0: none)")
+    parser.add_argument("--rate-burst", type=float, default=None, help="requests a key may send at once (default: 1 s's worth)")
+    parser.add_argument("--max-concurrent", type=int, default=0, help="requests per key answered at once, then 429 (0: none)")
+    parser.add_argument(
+        "--fast", action="store_true", help="the fast path for load: generations from one cached picture per size and format"
+    )
     args = parser.parse_args(argv)
     # Hand the GIL round more often than the default 5 ms: a thread that only needs to
     # accept a connection or stamp a request's arrival should not queue behind the
@@ -57,6 +63,10 @@ def main(argv: list[str] | None = None) -> int:
             url_ttl=args.url_ttl,
             moderation_trigger=args.moderation_trigger,
             refuse_masks=args.refuse_masks,
+            rate_limit=args.rate_limit,
+            rate_burst=args.rate_burst,
+            max_concurrent=args.max_concurrent,
+            fast=args.fast,
         ).start()
     except (ValueError, TypeError, OSError) as exc:
         parser.exit(2, f"{parser.prog}: error: {exc}\n")

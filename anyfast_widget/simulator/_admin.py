@@ -3,9 +3,10 @@
 For a test, notebook or benchmark that only has the URL:
 
 - ``GET requests``: counts (``count``, ``by_path``, ``downloads``) and a digest of each API request;
-- ``GET config`` / ``POST config``: the knobs, read or changed (:meth:`~._simulator.Simulator.configure`);
+- ``GET config`` / ``POST config``: the knobs, read or changed (:meth:`~._simulator.Simulator.configure`),
+  e.g. ``{"rate_limit": 50, "max_concurrent": 16}`` (per key; 0 turns a limit off);
 - ``GET faults`` / ``POST faults`` ``{"kind", "count", ...options}``: the queued faults, read or added to;
-- ``POST reset``: forget requests and queued faults.
+- ``POST reset``: forget requests, queued faults and what each key used of its rate limit.
 
 Each function answers with a status and a JSON body; the API handler sends them.
 """

@@ -24,12 +24,24 @@ from urllib.parse import urlsplit
 import numpy as np
 from PIL import Image
 
-from ..core import DEFAULT_SIZE, EDITS_PATH, GENERATIONS_PATH, UploadInfo, bearer_key, check_params, parse_size, wire_fields
+from ..core import (
+    DEFAULT_SIZE,
+    EDITS_PATH,
+    GENERATIONS_PATH,
+    UploadInfo,
+    bearer_key,
+    check_params,
+    parse_size,
+    request_usage,
+    wire_fields,
+)
 from ._admin import ADMIN_PREFIX, admin_get, admin_post
 from ._errors import BodyUnread, Rejection, error_body
+from ._fast import fast_generation_bytes
 from ._faults import ANSWER_FAULTS, Fault
 from ._http import BaseHandler, status_phrase
 from ._parsing import check_files, decode_upload, parse_body
+from ._rate_limit import Admission, Refusal
 from ._records import UploadedFile
 from ._render import encode, generation_bytes, render_edit
 
@@ -53,6 +65,13 @@ class ApiHandler(BaseHandler):
         self._send(404, error_body(f"Invalid URL (GET {path})", "invalid_request_error"))
 
     def do_POST(self) -> None:
+        self.admission: Admission | None = None
+        try:
+            self._post()
+        finally:  # answered, refused or dropped: the key's place among its max_concurrent is free again
+            self.sim._rate_limiter.release(self.admission)
+
+    def _post(self) -> None:
         path = urlsplit(self.path).path
         record = self._begin_record("admin" if path.startswith(ADMIN_PREFIX) else "api")
         try:
@@ -65,7 +84,9 @@ class ApiHandler(BaseHandler):
                 return self._send(*admin_post(self.sim, path, body))
             if path not in (GENERATIONS_PATH, EDITS_PATH):
                 raise Rejection(f"Invalid URL (POST {path})", status=404)
-            self._authorize()
+            refusal = self._admit(self._authorize())  # a gateway's rate limit answers before the model is reached
+            if refusal is not None:
+                return self._send(429, refusal.body, headers=refusal.headers)
             endpoint = "generations" if path == GENERATIONS_PATH else "edits"
             # Parsed before any fault, so that the record shows what a failed attempt carried;
             # a body that does not parse is only reported if no fault comes first, as at a gateway.
@@ -92,7 +113,8 @@ class ApiHandler(BaseHandler):
             return self._send(500, error_body(f"The simulator failed: {exc!r}", "server_error"))
         self._deliver(payload, fault)
 
-    def _authorize(self) -> None:
+    def _authorize(self) -> str:
+        """The key the request carries, if the simulator accepts it; else a 401."""
         given = self.headers.get("Authorization")
         if not given:
             raise Rejection(
@@ -102,8 +124,21 @@ class ApiHandler(BaseHandler):
                 status=401,
             )
         key = bearer_key(given)  # "Bearer", in any case, then one or more spaces (RFC 6750, RFC 7235)
-        if key is None or not secrets.compare_digest(key.encode(), self.sim.api_key.encode()):
+        accepted = (self.sim.api_key, *self.sim.extra_keys)
+        if key is None or not any(secrets.compare_digest(key.encode(), k.encode()) for k in accepted):
             raise Rejection("Incorrect API key provided.", code="invalid_api_key", status=401)
+        return key
+
+    def _admit(self, key: str) -> Refusal | None:
+        """Let the request in under ``key``'s rate limit (kept in ``self.admission``), or the 429 to refuse it with."""
+        sim = self.sim
+        left = max(0.0, sim.latency - (time.time() - self.arrived))  # when it is due, as latency counts from arrival
+        admitted = sim._rate_limiter.admit(key, time.monotonic(), rate=sim.rate_limit, burst=sim.rate_burst,
+                                           max_concurrent=sim.max_concurrent, latency=left)
+        if isinstance(admitted, Refusal):
+            return admitted
+        self.admission = admitted
+        return None
 
     def _fail(self, fault: Fault) -> None:
         kind = fault.kind
@@ -143,9 +178,20 @@ class ApiHandler(BaseHandler):
         body = _encode_payload(payload)
         # Latency counts from arrival, as a client sees it: all the work above happens while "the model" thinks.
         remaining = self.sim.latency - (time.time() - self.arrived)
+        plain = not fault or fault.kind not in ("slow_body", "drop_mid_body")
+        if remaining > 0 and plain:  # answered when due, by whichever worker is free then: none waits for it
+            admission, self.admission = self.admission, None  # still in progress: its place is freed once answered
+
+            def finish() -> None:
+                try:
+                    self._send(200, body)
+                finally:
+                    self.sim._rate_limiter.release(admission)
+
+            return self.wire.answer_later(remaining, finish)
         if remaining > 0:
             self.sim._wait(remaining)
-        if not fault or fault.kind not in ("slow_body", "drop_mid_body"):
+        if plain:
             return self._send(200, body)
         self._start(200, len(body), "application/json")
         if fault.kind == "drop_mid_body":
@@ -178,8 +224,11 @@ class ApiHandler(BaseHandler):
                 "mask",
                 "mask_not_allowed",
             )
-        with _PAINTERS:
+        if endpoint == "generations" and self.sim.fast:  # a cached picture, marked: nothing to paint (see _fast)
             data, output_format = self._paint(endpoint, params, sources, mask, infos, fault)
+        else:
+            with _PAINTERS:
+                data, output_format = self._paint(endpoint, params, sources, mask, infos, fault)
         return self._payload(params, data, output_format, infos)
 
     def _paint(
@@ -195,7 +244,9 @@ class ApiHandler(BaseHandler):
         width, height = parse_size(params.get("size", DEFAULT_SIZE))  # type: ignore[misc]
         output_format = params.get("output_format", "png")
         compression = params.get("output_compression")
-        if endpoint == "generations":
+        if endpoint == "generations" and self.sim.fast:
+            data = fast_generation_bytes(params["prompt"], width, height, output_format, compression, self.request_id)
+        elif endpoint == "generations":
             quality = params.get("quality", "medium")
             data = generation_bytes(
                 params["prompt"], width, height, quality, output_format, compression,
@@ -234,20 +285,9 @@ class ApiHandler(BaseHandler):
         else:
             item["url"] = self.sim._links.publish(data, output_format, self.sim.download_url, self.sim.url_ttl)
         item["revised_prompt"] = f"{prompt}, rendered in a clean, detailed style"
-        width, height = parse_size(params.get("size", DEFAULT_SIZE))  # type: ignore[misc]
-        text_tokens = len(prompt.split()) + 6
-        image_tokens = sum(max(1, s.width * s.height // 4096) for s in sources)
-        output_tokens = max(1, width * height // 4096)
-        return {
-            "created": int(time.time()),
-            "data": [item],
-            "usage": {
-                "input_tokens": text_tokens + image_tokens,
-                "output_tokens": output_tokens,
-                "total_tokens": text_tokens + image_tokens + output_tokens,
-                "input_tokens_details": {"text_tokens": text_tokens, "image_tokens": image_tokens},
-            },
-        }
+        # Counted as gpt-image-1 counts them: output by quality and area, each source image in tiles (core's request_usage).
+        usage = request_usage(params, [(s.width, s.height) for s in sources])
+        return {"created": int(time.time()), "data": [item], "usage": usage.as_json()}
 
 
 def _encode_payload(payload: dict[str, Any]) -> bytes:

@@ -44,12 +44,20 @@ def _grain(width: int, height: int) -> Image.Image:
 
 
 def render_generation(
-    prompt: str, width: int, height: int, quality: str = "medium", caption: bool = True, variant: int = 0, variation: float = 0.0
+    prompt: str,
+    width: int,
+    height: int,
+    quality: str = "medium",
+    caption: bool = True,
+    variant: int = 0,
+    variation: float = 0.0,
+    grain: bool = True,
 ) -> Image.Image:
     """A deterministic RGB picture of ``prompt`` at ``width`` x ``height``, with the prompt written on it.
 
     ``variant`` k > 0 moves its shapes by about ``variation`` of a quarter of the short
-    edge, as the k-th repeat of the same request (variant 0 is the base picture).
+    edge, as the k-th repeat of the same request (variant 0 is the base picture). Without
+    ``grain`` it is smooth, and compresses to a small file (the fast path's picture).
     """
     rng = np.random.default_rng(_seed(prompt, quality))
     jitter = np.random.default_rng(_seed(prompt, quality, str(variant)))
@@ -57,8 +65,8 @@ def render_generation(
     t = np.linspace(0.0, 1.0, height, dtype=np.float32)[:, None]
     column = np.rint(top * (1 - t) + bottom * t).astype(np.uint8)[:, None, :]
     image = Image.fromarray(column, "RGB").resize((width, height), Image.Resampling.NEAREST)
-    # Per-pixel grain, so files weigh about what photographs of this size weigh.
-    image = ImageChops.add(image, _grain(width, height), offset=-_GRAIN)
+    if grain:  # per-pixel grain, so files weigh about what photographs of this size weigh
+        image = ImageChops.add(image, _grain(width, height), offset=-_GRAIN)
     draw = ImageDraw.Draw(image)
     unit = min(width, height)
     for _ in range(int(rng.integers(3, 7))):

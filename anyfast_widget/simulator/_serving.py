@@ -5,7 +5,11 @@ keep-alive requests, still sending its headers, lingering after a close) and han
 to a worker only once a request's headers are in, so an idle connection costs no thread
 and cannot keep a worker from an active one. A worker answers with the host's handler
 (:class:`~._http.BaseHandler`), then waits a moment for the same client's next request
-before it puts the connection back under watch. The limits are the constants below.
+before it puts the connection back under watch. An answer that must wait (the simulator's
+latency) is not waited for in a worker: the handler leaves the rest of it with the connection
+(:meth:`_Connection.answer_later`), the worker moves on, and the selector thread hands the
+connection back to a worker when it is due; so ``workers`` threads serve any number of
+requests waiting out their latency at once. The limits are the constants below.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Callable
 from socketserver import _SocketWriter  # type: ignore[attr-defined]  # http.server's own unbuffered wfile
 from typing import TYPE_CHECKING, Any
 
@@ -44,7 +49,7 @@ LINGER_SECONDS = 2.0
 MAX_CONNECTIONS = 2048
 
 _PARK_SECONDS = 0.05  # how long a worker done with a request waits on its connection for the next one
-_NEW, _HEAD, _IDLE, _LINGER, _BUSY, _CLOSED = range(6)  # where a connection is in its life
+_NEW, _HEAD, _IDLE, _LINGER, _BUSY, _CLOSED, _WAITING = range(7)  # where a connection is in its life
 _MAX_HEAD = 65_538  # header bytes gathered ahead of a worker; past them http.server reads (and refuses) the rest
 _FULL = (errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM)  # accept() failing for want of resources
 _VERSION = re.compile(rb"HTTP/(\d{1,10})\.\d{1,10}")
@@ -86,6 +91,7 @@ class _Connection(io.RawIOBase):
         self.deadline: float | None = None  # when the selector thread closes it (time.monotonic)
         self.head_deadline: float | None = None  # while a worker reads headers the selector thread did not see whole
         self.ready_at = 0.0  # time.time() when the request's headers were in: its arrival
+        self.later: tuple[float, Callable[[], None]] | None = None  # (when, the rest of the answer): see answer_later
         self.exhausted = False  # reads end here: what is left is kept for the next request
         self.handler: BaseHandler | None = None
         self.rfile: io.BufferedReader | None = None
@@ -116,6 +122,12 @@ class _Connection(io.RawIOBase):
                     if time.monotonic() - since >= IO_TIMEOUT:
                         raise
         return self.sock.recv_into(buffer)
+
+    def answer_later(self, seconds: float, finish: Callable[[], None]) -> None:
+        """Have ``finish()`` (the rest of the answer) called by a worker in ``seconds``; no thread waits meanwhile.
+
+        Called by a handler, which then returns: its worker leaves the connection to the selector thread."""
+        self.later = (time.monotonic() + seconds, finish)
 
     def headers_read(self) -> None:
         if self.head_deadline is not None:
@@ -159,6 +171,7 @@ class Server:
         self._lock = threading.Lock()
         self._open: set[_Connection] = set()
         self._deadlines: list[tuple[float, int, _Connection]] = []  # a heap; entries a connection outlived are skipped
+        self._due: list[tuple[float, int, _Connection]] = []  # a heap: answers waiting (state _WAITING), by when they are due
         self._order = itertools.count()
         self._planned = 0.0  # when the loop wakes at the latest, for want of events (time.monotonic)
         self._paused_until: float | None = None  # accepting paused: out of file descriptors
@@ -207,10 +220,17 @@ class Server:
                 deadline, _, conn = heapq.heappop(heap)
                 if conn.deadline == deadline:
                     self._close(conn)
+            due = self._due
+            while due and due[0][0] <= now:
+                conn = heapq.heappop(due)[2]
+                if conn.state == _WAITING:  # (not closed meanwhile)
+                    conn.state = _BUSY
+                    self._ready.put(conn)
             if self._paused_until is not None and self._paused_until <= now:
                 self._paused_until = None
                 self._selector.register(self.socket, selectors.EVENT_READ, None)
-            wait = heap[0][0] - now if heap else None
+            wait = min(heap[0][0] if heap else math.inf, due[0][0] if due else math.inf) - now
+            wait = None if wait == math.inf else wait
             if self._paused_until is not None:
                 wait = min(wait if wait is not None else 1.0, self._paused_until - now)
             self._planned = math.inf if wait is None else now + wait
@@ -326,18 +346,25 @@ class Server:
             handler.client_address, handler.server, handler.wire = conn.address, self, conn
             handler.rfile = conn.rfile = io.BufferedReader(conn)
             handler.wfile = _SocketWriter(sock)
+        later, conn.later = conn.later, None
         while not self._closed:
             if not _KERNEL_TIMEOUTS:
                 sock.settimeout(IO_TIMEOUT)
-            handler.close_connection = True
             try:
-                handler.handle_one_request()
+                if later is not None:  # an answer that waited: its rest (the request was read and handled)
+                    later[1]()
+                    later = None
+                else:
+                    handler.close_connection = True
+                    handler.handle_one_request()
             except Exception as exc:  # noqa: BLE001 - as socketserver does: report it, and end the connection
                 handler.close_connection = True
                 if not isinstance(exc, OSError):  # a client that hung up is normal here, not news
                     print(f"Exception while answering {conn.address}:", file=sys.stderr)
                     traceback.print_exc()
             conn.head_deadline = None
+            if conn.later is not None:  # the handler left the rest of its answer for later
+                return self._defer(conn)
             if handler.close_connection:
                 try:
                     sock.shutdown(socket.SHUT_WR)
@@ -379,6 +406,17 @@ class Server:
             return None
         except OSError:
             return b""
+
+    def _defer(self, conn: _Connection) -> None:
+        """Leave ``conn`` (its answer to finish later) with the selector thread until the answer is due."""
+        with self._lock:
+            if self._closed:
+                return self._discard(conn, locked=True)
+            conn.state = _WAITING
+            heapq.heappush(self._due, (conn.later[0], next(self._order), conn))  # type: ignore[index]
+            wake = conn.later[0] < self._planned  # type: ignore[index]
+        if wake:
+            self._signal()
 
     def _finish(self, conn: _Connection, state: int, seconds: float) -> None:
         """Watch ``conn`` again, as ``state``, for up to ``seconds``."""

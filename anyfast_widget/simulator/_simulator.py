@@ -11,6 +11,7 @@ from ._api import ApiHandler
 from ._downloads import DownloadHandler
 from ._faults import DEFAULT_TRANSIENT, Fault, FaultPlan, api_fault
 from ._links import LinkStore
+from ._rate_limit import RateLimiter
 from ._records import RecordedRequest
 from ._serving import Server, make_server
 
@@ -41,6 +42,10 @@ class Simulator:
     - ``moderation_trigger``: a word (any case) that gets a prompt refused with
       ``moderation_blocked``, unless a generation sends ``moderation="low"``; "" disables;
     - ``refuse_masks``: answer every masked edit as an account without the Direct group;
+    - ``rate_limit`` (requests a second, 0: none), ``rate_burst`` (requests the bucket holds, None: one
+      second's worth) and ``max_concurrent`` (requests answered at once, 0: none): per API key, a request
+      over either is refused with 429 and a true Retry-After (see :mod:`._rate_limit`). ``extra_keys``
+      are keys it accepts besides ``api_key``, each limited on its own;
     - ``variation`` (0-1): how much a repeated generation differs from the last one
       with the same prompt, quality and size (the real model has no seed; 0: identical).
       The first answer to a request is always the same picture;
@@ -48,10 +53,14 @@ class Simulator:
       drawn from an RNG seeded with ``seed``;
     - ``failure_kinds``: the failures ``failure_rate`` picks from, equally likely: kinds
       (``"503"``, ``"drop"``) or dicts with options (``{"kind": "429", "retry_after": 0.3}``);
-      by default a 429 with a 0.05 s Retry-After, and a 503.
+      by default a 429 with a 0.05 s Retry-After, and a 503;
+    - ``fast``: the fast path for load (off by default): every generation of a size and format is
+      one picture painted once, made a distinct file by a text chunk holding its prompt and request
+      id (see :mod:`._fast`); hundreds a second, where painting each gives about 18.
 
-    ``workers`` threads answer API requests (a fixed pool; 8 more serve downloads): a request waits
-    for one once its headers are in, while one thread per host watches every idle connection.
+    ``workers`` threads answer API requests (8 more serve downloads): a request waits for one once its
+    headers are in, while one thread per host watches every idle connection. A request waiting out
+    ``latency`` does not hold one: 128 requests at once with 1 s latency take about 1 s.
     The limits (timeouts, connections; the body size in :mod:`._http`) are in :mod:`._serving`.
 
     :meth:`fail_next` queues scripted faults; :attr:`requests`, :attr:`api_requests`
@@ -70,11 +79,16 @@ class Simulator:
         leak: float = 0.0,
         moderation_trigger: str = "blockme",
         refuse_masks: bool = False,
+        rate_limit: float = 0.0,
+        rate_burst: float | None = None,
+        max_concurrent: int = 0,
+        extra_keys: Sequence[str] = (),
         failure_rate: float = 0.0,
         failure_kinds: Sequence[Fault | str | dict[str, Any]] = DEFAULT_TRANSIENT,
         variation: float = 0.25,
         seed: int = 0,
         workers: int = 24,
+        fast: bool = False,
     ) -> None:
         self.host, self.port = host, port
         self.api_key = api_key or f"sk-sim-{secrets.token_hex(16)}"
@@ -83,9 +97,14 @@ class Simulator:
         self.leak = 0.0
         self.moderation_trigger = "blockme"
         self.refuse_masks = False
+        self.rate_limit, self.rate_burst, self.max_concurrent = 0.0, None, 0
+        if isinstance(extra_keys, str) or not all(isinstance(k, str) and k.strip() for k in extra_keys):
+            raise TypeError("extra_keys must be a list of non-empty keys")
+        self.extra_keys: tuple[str, ...] = tuple(extra_keys)
         self.failure_rate = 0.0
         self.failure_kinds: tuple[Fault, ...] = DEFAULT_TRANSIENT
         self.variation = 0.25
+        self.fast = False
         if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
             raise ValueError(f"workers must be a whole number of at least 1, not {workers!r}")
         self.workers = workers
@@ -96,11 +115,16 @@ class Simulator:
             leak=leak,
             moderation_trigger=moderation_trigger,
             refuse_masks=refuse_masks,
+            rate_limit=rate_limit,
+            rate_burst=rate_burst,
+            max_concurrent=max_concurrent,
             failure_rate=failure_rate,
             failure_kinds=failure_kinds,
             variation=variation,
+            fast=fast,
         )
         self._links = LinkStore()
+        self._rate_limiter = RateLimiter()
         self._lock = threading.Lock()
         self._variants: dict[tuple[object, ...], int] = {}
         self._records: list[RecordedRequest] = []
@@ -189,8 +213,8 @@ class Simulator:
     def configure(self, **settings: Any) -> None:
         """Change knobs by name, checking each (what the admin endpoint and the CLI call).
 
-        Accepts latency, url_ttl, leak, moderation_trigger, refuse_masks, failure_rate,
-        failure_kinds, variation and seed (re-seeds the failure RNG). Raises ValueError for an unknown name or a
+        Accepts latency, url_ttl, leak, moderation_trigger, refuse_masks, rate_limit, rate_burst, max_concurrent, failure_rate,
+        failure_kinds, variation, fast and seed (re-seeds the failure RNG). Raises ValueError for an unknown name or a
         value out of range, TypeError for a value of the wrong type, before changing anything.
         """
         checked: dict[str, Any] = {}
@@ -203,9 +227,19 @@ class Simulator:
                 if value is not None and not isinstance(value, str):
                     raise TypeError(f"moderation_trigger must be text, not {value!r}")
                 checked[name] = value or ""
-            elif name == "refuse_masks":
+            elif name in ("refuse_masks", "fast"):
                 if not isinstance(value, bool):
-                    raise TypeError(f"refuse_masks must be true or false, not {value!r}")
+                    raise TypeError(f"{name} must be true or false, not {value!r}")
+                checked[name] = value
+            elif name == "rate_limit":
+                checked[name] = _number(name, value, 0)
+            elif name == "rate_burst":
+                checked[name] = None if value is None else _number(name, value, 1)
+            elif name == "max_concurrent":
+                if isinstance(value, bool) or not isinstance(value, int):
+                    raise TypeError(f"max_concurrent must be a whole number, not {value!r}")
+                if value < 0:
+                    raise ValueError(f"max_concurrent must be at least 0 (0: no limit), not {value!r}")
                 checked[name] = value
             elif name == "failure_kinds":
                 if isinstance(value, (str, bytes, dict)) or not isinstance(value, Sequence):
@@ -220,7 +254,8 @@ class Simulator:
             else:
                 raise ValueError(
                     f"unknown setting {name!r}; known: latency, url_ttl, leak, moderation_trigger, refuse_masks, "
-                    "failure_rate, failure_kinds, variation, seed"
+                    "rate_limit, rate_burst, max_concurrent, "
+                    "failure_rate, failure_kinds, variation, fast, seed"
                 )
         for name, value in checked.items():
             if name == "seed":
@@ -236,16 +271,21 @@ class Simulator:
             "leak": self.leak,
             "moderation_trigger": self.moderation_trigger,
             "refuse_masks": self.refuse_masks,
+            "rate_limit": self.rate_limit,
+            "rate_burst": self.rate_burst,
+            "max_concurrent": self.max_concurrent,
             "failure_rate": self.failure_rate,
             "failure_kinds": [fault.spec() for fault in self.failure_kinds],
             "variation": self.variation,
+            "fast": self.fast,
         }
 
     def reset(self) -> None:
-        """Forget recorded requests and queued faults (knobs and published links stay)."""
+        """Forget recorded requests, queued faults and what each key used of its rate limit (knobs and published links stay)."""
         with self._lock:
             self._records.clear()
         self._faults.clear()
+        self._rate_limiter.clear()
 
     def _wait(self, seconds: float) -> None:
         """Sleep, but wake at once when the simulator stops."""

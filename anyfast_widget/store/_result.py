@@ -26,7 +26,9 @@ class ImageResult:
 
     ``data`` is the file's bytes; ``image`` and ``array`` decode them on first use.
     ``params`` are the request's parameters as sent (never the key); ``extras`` is
-    whatever else the server said (``created``, ``usage``, ...).
+    whatever else the server said (``created``, ``usage``, ...). ``cost`` is what the
+    request cost with the client's prices (None without prices), ``cost_source`` how it
+    was priced: ``"usage"`` (the answer's tokens) or ``"table"`` (the price table).
     """
 
     id: str
@@ -45,6 +47,8 @@ class ImageResult:
     sources: list[dict[str, Any]] = field(default_factory=list)
     mask: dict[str, Any] | None = None
     attempts: int = 1
+    cost: float | None = None  # what this request cost, priced when it was saved; None: not priced
+    cost_source: str | None = None  # "usage" (the answer's tokens at token prices) or "table" (the price table)
     annotations: dict[str, Any] = field(default_factory=dict)  # added after saving: measures, ratings, links
     _data: bytes | None = field(default=None, repr=False)
     _image: Image.Image | None = field(default=None, repr=False)
@@ -125,6 +129,8 @@ class ImageResult:
             "request_hash": self.request_hash,
             "timings": self.timings,
             "attempts": self.attempts,
+            "cost": self.cost,
+            "cost_source": self.cost_source,
             "sources": self.sources,
             "mask": self.mask,
             "extras": self.extras,
@@ -150,6 +156,8 @@ class ImageResult:
             sources=meta.get("sources", []),
             mask=meta.get("mask"),
             attempts=meta.get("attempts", 1),
+            cost=meta.get("cost"),  # sidecars written before costs were recorded have none
+            cost_source=meta.get("cost_source"),
             annotations=meta.get("annotations", {}),
         )
 

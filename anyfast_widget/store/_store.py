@@ -6,6 +6,7 @@ Layout of a run directory::
     images/2026-11-23/<id>-<slug>.png     the image, exactly the bytes the API sent
     images/2026-11-23/<id>-<slug>.json    its sidecar: prompt, parameters, timings, hashes, ...
     inputs/<sha256>.png                   one copy of each source image and mask ever sent
+    previews/<edge>/<id>.jpg              display-sized copies, a cache the gallery reads (see ``_previews``)
 
 The run directory is made when the first result is saved, not when the store is
 opened: opening one that does not exist shows an empty history and makes nothing.
@@ -238,6 +239,8 @@ class RunStore:
         attempts: int = 1,
         fmt: str | None = None,
         reservation: Reservation | None = None,
+        cost: float | None = None,
+        cost_source: str | None = None,
     ) -> ImageResult:
         """Put one result on disk (image, sidecar, inputs, index row) and return it.
 
@@ -246,6 +249,7 @@ class RunStore:
         holds the result's files, made while its request was in flight. If the disk
         refuses (full, read-only, ...), :class:`StorageError` is raised with the result,
         bytes and all, in ``error.result``, and no partial file is left behind.
+        ``cost`` is what the request cost, and ``cost_source`` where that figure comes from (see ImageResult).
         """
         fmt = fmt or prepared.output_format
         annotations: dict[str, Any] = {}
@@ -274,6 +278,8 @@ class RunStore:
             sources=[self._input_record(s) for s in prepared.sources],
             mask=mask,
             attempts=attempts,
+            cost=cost,
+            cost_source=cost_source,
             annotations=annotations,
             _data=data,
         )

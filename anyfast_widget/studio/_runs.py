@@ -42,6 +42,7 @@ class RunPlan:
     keep_outside: bool
     feather: float
     extended: dict[str, Any] | None = None  # the primary was outpainted: where its original lies (Source.extended)
+    paid: Callable[[ImageResult], None] | None = None  # told of each answer as it is saved (the session's spend)
 
 
 class Runner:
@@ -94,6 +95,8 @@ class Runner:
         self._update_job(index, status="running", started_at=_now_ms())
         try:
             raw = await run.client.send(run.prepared)  # on disk and indexed when this returns
+            if run.paid is not None:
+                run.paid(raw)
             shown = await asyncio.to_thread(
                 after_edit,
                 self._store,

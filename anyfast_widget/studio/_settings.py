@@ -147,14 +147,19 @@ def judge(
     *,
     has_key: bool,
     running: bool,
+    spend_problems: Sequence[Violation] = (),
 ) -> Judged:
-    """Every rule the settings break, and the one reason (if any) the run button is disabled."""
+    """Every rule the settings break, and the one reason (if any) the run button is disabled.
+
+    ``spend_problems`` are the session budget's (``_spend``): a run that would cost more than is left.
+    """
     endpoint = endpoint_for(sources)
     violations = check_params(endpoint, wire_params(prompt, params, endpoint, auto_size(sources)))
     violations += variants_violations(variants)
     if sources:
         violations += check_sources([s.upload_info(f"image[{i}]") for i, s in enumerate(sources)])
         violations += mask_problems
+    violations += spend_problems
     if not has_key:
         blocked = _NO_KEY
     elif running:

@@ -29,6 +29,9 @@ from ..core import (
     AnyfastError,
     ConfigurationError,
     EncodedImage,
+    PriceTable,
+    Pricing,
+    TokenPrices,
     ValidationError,
     error_card,
     prepare_edit,
@@ -54,6 +57,7 @@ from ._settings import (
     wire_params,
 )
 from ._sources import Sources
+from ._spend import Spend, settings_request
 from ._static import StudioSummary, static_bundle
 
 if TYPE_CHECKING:  # annotations only
@@ -115,6 +119,7 @@ class ImageStudio(MaskEditing, BrowserWidget):
     limits = t.Dict({"variants": MAX_VARIANTS, "sources": MAX_SOURCES}, read_only=True).tag(sync=True)
     offline = t.Bool(False).tag(sync=True)  # talking to the built-in stand-in: the widget shows a badge
     key_missing = t.Bool(False).tag(sync=True)  # no key: the widget offers "Try offline"
+    spend = t.Dict().tag(sync=True)  # the session's spend ("spent 0.42 of 5.00"), from _spend
 
     def __init__(
         self,
@@ -131,6 +136,9 @@ class ImageStudio(MaskEditing, BrowserWidget):
         history: int = 24,
         variants: int = 1,
         offline: bool = False,
+        prices: PriceTable | None = None,
+        token_prices: TokenPrices | None = None,
+        budget: float | None = None,
         **params: Any,
     ) -> None:
         """``params`` are request parameters (``size``, ``quality``, ``output_format``, ...).
@@ -141,7 +149,10 @@ class ImageStudio(MaskEditing, BrowserWidget):
         shows more of at each "Show more"). ``offline=True`` talks to the built-in
         stand-in server instead of the API: synthetic pictures, nothing paid, and a
         badge in the widget says so. Without a key the widget offers it; it never
-        falls back to it by itself.
+        falls back to it by itself. ``prices`` and ``token_prices`` price each result (see
+        :class:`Client`); ``budget`` caps the session's spend (it needs prices): the widget
+        shows "spent 0.42 of 5.00", and a run whose expected cost is more than is left is
+        refused before it is sent. Results in the history were paid for before and do not count.
         """
         unknown = set(params) - set(DEFAULT_PARAMS)
         if unknown:
@@ -154,6 +165,8 @@ class ImageStudio(MaskEditing, BrowserWidget):
             server = offline_server()
             api_key, base_url = server.api_key, server.base_url
         self._client, self._timeout, self._retry = client, timeout, retry
+        self._prices = {"prices": prices, "token_prices": token_prices}  # for the clients made here: each result priced
+        self._spend = Spend(Pricing.of(prices, token_prices) or (client.pricing if client is not None else None), budget)
         if client is not None:
             self._settings: Settings | None = None
             self._clients = ClientPerLoop(client=client)
@@ -161,7 +174,7 @@ class ImageStudio(MaskEditing, BrowserWidget):
         else:
             self._settings = settings = Settings.resolve(api_key, base_url, run_dir)
             self.store = settings.open_store()
-            self._clients = ClientPerLoop(settings, run_dir=self.store, timeout=timeout, retry=retry)
+            self._clients = ClientPerLoop(settings, run_dir=self.store, timeout=timeout, retry=retry, **self._prices)
         # The traits' observers below use these from the first trait set on.
         self._sources = Sources()
         self._mask = MaskState()
@@ -194,7 +207,8 @@ class ImageStudio(MaskEditing, BrowserWidget):
 
         server = offline_server()
         self._settings = Settings.resolve(server.api_key, server.base_url, self.store)
-        self._clients = ClientPerLoop(self._settings, run_dir=self.store, timeout=self._timeout, retry=self._retry)
+        options = {"timeout": self._timeout, "retry": self._retry, **self._prices}
+        self._clients = ClientPerLoop(self._settings, run_dir=self.store, **options)
         self.offline, self.notice = True, {}
         self._refresh_settings()
 
@@ -202,6 +216,13 @@ class ImageStudio(MaskEditing, BrowserWidget):
     def has_key(self) -> bool:
         """Whether runs can be sent: an API key (or a client) was given, or the studio is offline."""
         return self._settings is None or self._settings.api_key is not None
+
+    def close(self) -> None:
+        """Close the widget; the history's previews still being made are dropped (they are made again when next shown)."""
+        gallery = getattr(self, "_gallery", None)  # (ipywidgets closes a widget whose __init__ failed, too)
+        if gallery is not None:
+            gallery.close()
+        super().close()
 
     def __repr__(self) -> str:
         counts = f"sources={len(self._sources)} results={len(self._gallery.results)}"
@@ -295,12 +316,33 @@ class ImageStudio(MaskEditing, BrowserWidget):
         has_key = self.has_key
         self.key_missing = not has_key
         sources, mask_problems = self._sources.encoded, self._mask.problems(self._primary_encoded())
-        judged = judge(self.prompt, self.params, self.variants, sources, mask_problems, has_key=has_key, running=self.running)
+        request = settings_request(endpoint_for(sources), self._wire_params(), sources)
+        judged = judge(self.prompt, self.params, self.variants, sources, mask_problems, has_key=has_key, running=self.running,
+                       spend_problems=self._spend.problems(request, self.variants))
         with self.hold_sync():
             self.endpoint = judged.endpoint
             self.controls = judged.controls
             self.violations = judged.violations
             self.run_blocked = judged.run_blocked
+            self.spend = self._spend.shown(self._next_run_cost(request))
+
+    def _next_run_cost(self, request: PreparedRequest) -> float | None:
+        """What a run of the current settings should cost (all its variants), or None if that cannot be said."""
+        try:
+            each = self._spend.expected(request)
+        except ValidationError:
+            return None
+        return each * self.variants if each is not None else None
+
+    @property
+    def spent(self) -> float:
+        """What this session's runs have cost so far (results of the history it started with not counted)."""
+        return self._spend.spent
+
+    def _paid(self, result: ImageResult, prepared: PreparedRequest) -> None:
+        """A variant's answer was saved: count it, and show what is left (the next run may no longer fit)."""
+        self._spend.add(result, prepared)
+        self._refresh_settings()
 
     def _wire_params(self) -> dict[str, Any]:
         sources = self._sources.encoded
@@ -338,7 +380,8 @@ class ImageStudio(MaskEditing, BrowserWidget):
 
         The studio's prompt, sources, mask (as it would be sent) and parameters are
         the defaults every cell shares; ``rows=``, ``cols=``, ``pages=`` and the rest
-        are passed on. Results go to the studio's run store.
+        are passed on. Results go to the studio's run store, priced with the studio's prices.
+        The grid's spend is its own: pass ``budget=`` to cap it (the session's budget caps the studio's runs).
         """
         from ..grid import compare
 
@@ -351,6 +394,7 @@ class ImageStudio(MaskEditing, BrowserWidget):
             defaults["client"] = self._client
         else:
             defaults.update(api_key=self._settings.api_key, base_url=self._settings.base_url, run_dir=self.store)
+        defaults.update({k: v for k, v in self._prices.items() if v is not None})
         return compare(**{**defaults, **options})
 
     @property
@@ -367,6 +411,7 @@ class ImageStudio(MaskEditing, BrowserWidget):
         """The run the current settings make: the request (built off the event loop), the client, what follows each answer."""
         try:
             prepared = await asyncio.to_thread(self.prepare)
+            self._spend.check(prepared, self.variants)  # refused, nothing sent, if it would cost more than is left
             client = self._client_for_loop()
         except AnyfastError as error:
             self.notice = {"kind": "error", **error_card(error)}
@@ -379,6 +424,7 @@ class ImageStudio(MaskEditing, BrowserWidget):
             keep_outside=bool(self.mask_tools.get("keep_outside")) and prepared.mask is not None,
             feather=float(self.mask_tools.get("feather", 0) or 0),
             extended=self._sources.primary.extended if self._sources.primary is not None else None,
+            paid=lambda result: self._paid(result, prepared),
         )
 
     def _client_for_loop(self) -> AsyncClient:

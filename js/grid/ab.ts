@@ -2,7 +2,7 @@
 // the left and B on the right), a flicker toggle (A and B in turn, in the same place),
 // and the difference heatmap Python computes (black = equal, pale yellow = most changed).
 import { h, setChildren } from "../shared/dom";
-import { type Context, cellsOf, resultIndex, watch } from "./context";
+import { type Context, labelsOf, resultIndex, watch } from "./context";
 import { cellName, percent, wipeClip } from "./layout";
 
 const AB_EDGE = 768;
@@ -76,17 +76,19 @@ export function abPanel(ctx: Context): HTMLElement {
 
   const render = () => {
     const chosen = picks.get();
-    const where = resultIndex(cellsOf(model));
+    const where = resultIndex(model);
     if (chosen.length !== 2 || !where.has(chosen[0]) || !where.has(chosen[1])) {
+      images.hold(panel, []);
       panel.hidden = true;
       stopFlicker();
       return;
     }
     panel.hidden = false;
     const [a, b] = chosen;
+    images.hold(panel, [[a, AB_EDGE], [b, AB_EDGE]]); // the picks may be paged out of the table: these two stay
     const describe = (id: string) => {
-      const { cell, slot } = where.get(id)!;
-      return `${cellName(cell.labels)}${cell.slots.length > 1 ? ` #${slot.repeat + 1}` : ""}`;
+      const { cell, repeat } = where.get(id)!;
+      return `${cellName(labelsOf(model, cell))}${(model.get("repeats") ?? 1) > 1 ? ` #${repeat + 1}` : ""}`;
     };
     setChildren(names, h("span", { class: "afg-tag" }, "A"), ` ${describe(a)}  `, h("span", { class: "afg-tag" }, "B"), ` ${describe(b)}`);
     imageA.alt = `A: ${describe(a)}`;
@@ -115,8 +117,9 @@ export function abPanel(ctx: Context): HTMLElement {
     if (!panel.hidden) panel.scrollIntoView?.({ block: "nearest", behavior: "smooth" });
   }));
   cleanups.add(images.subscribe(render));
-  watch(model, ["cells"], () => {
-    picks.retain(new Set(resultIndex(cellsOf(model)).keys()));
+  cleanups.add(() => images.hold(panel, []));
+  watch(model, ["results", "cells"], () => {
+    picks.retain(new Set(resultIndex(model).keys()));
     render();
   }, cleanups);
   return panel;

@@ -3,7 +3,7 @@
 import type { Cleanups } from "../shared/dom";
 import { type ImageCache } from "./images";
 import { keepPicks, togglePick } from "./pairs";
-import type { CellState, GridModel, SlotState } from "./types";
+import type { CellState, GridModel, ResultRef } from "./types";
 
 /** The two results picked for the A/B view (this view's own choice, not synced). */
 export class Picks {
@@ -46,15 +46,31 @@ export type Context = {
 
 export { watch } from "../shared/watch";
 
-/** The cells, never undefined (a trait can be missing while Python starts). */
+/** The cells in view, never undefined (a trait can be missing while Python starts). */
 export function cellsOf(model: GridModel): CellState[] {
   const cells = model.get("cells");
   return Array.isArray(cells) ? cells.filter((c) => c && Array.isArray(c.slots)) : [];
 }
 
-/** Where each result is: its cell and slot. */
-export function resultIndex(cells: readonly CellState[]): Map<string, { cell: CellState; slot: SlotState }> {
-  const where = new Map<string, { cell: CellState; slot: SlotState }>();
-  for (const cell of cells) for (const slot of cell.slots) if (slot.result_id) where.set(slot.result_id, { cell, slot });
+/** Every result of the grid, in view or not. */
+export function resultsOf(model: GridModel): ResultRef[] {
+  const results = model.get("results");
+  return Array.isArray(results) ? results.filter((r) => Array.isArray(r) && r.length === 3) : [];
+}
+
+/** Where each result of the grid is: its cell's index and its repeat (a big grid's `results` follow a run
+ *  only once it ends; the cells in view have theirs meanwhile). */
+export function resultIndex(model: GridModel): Map<string, { cell: number; repeat: number }> {
+  const where = new Map(resultsOf(model).map(([id, cell, repeat]) => [id, { cell, repeat }]));
+  for (const cell of cellsOf(model)) for (const slot of cell.slots) if (slot.result_id) where.set(slot.result_id, { cell: cell.index, repeat: slot.repeat });
   return where;
+}
+
+/** A cell's (page, row, column) labels from its index and the axes, in view or not. */
+export function labelsOf(model: GridModel, index: number): [string, string, string] {
+  const axes = model.get("axes");
+  const [, rows, cols] = model.get("shape") ?? [1, 1, 1];
+  const page = Math.floor(index / (rows * cols));
+  const row = Math.floor((index % (rows * cols)) / cols);
+  return [axes?.pages?.labels[page] ?? "", axes?.rows?.labels[row] ?? "", axes?.cols?.labels[index % cols] ?? ""];
 }

@@ -25,6 +25,7 @@ export function enlargeDialog(ctx: Omit<Context, "enlarge">): { element: HTMLDia
     const slot = cell?.slots.find((s) => s.repeat === shown!.repeat);
     if (!cell || !slot?.result_id) return;
     const id = slot.result_id;
+    images.hold(dialog, [[id, BIG_EDGE]]);
     const picture = images.bestPicture(id, BIG_EDGE);
     if (!images.picture(id, BIG_EDGE)) images.want(id, BIG_EDGE);
     if (picture && image.getAttribute("src") !== picture.url) image.src = picture.url;
@@ -58,11 +59,15 @@ export function enlargeDialog(ctx: Omit<Context, "enlarge">): { element: HTMLDia
   };
   const hide = () => {
     shown = null;
+    images.hold(dialog, []);
     if (dialog.open) dialog.close();
     dialog.removeAttribute("open");
   };
   cleanups.listen(close, "click", hide);
-  cleanups.listen(dialog, "close", () => (shown = null));
+  cleanups.listen(dialog, "close", () => {
+    shown = null;
+    images.hold(dialog, []);
+  });
   cleanups.listen<MouseEvent>(dialog, "click", (event) => {
     if (event.target === dialog) hide(); // the backdrop
   });

@@ -24,6 +24,10 @@ export function planText(plan: Partial<Plan>): string {
   parts.push(`${plan.to_send ?? 0} to send`);
   if (typeof plan.cost_to_send === "number") parts.push(`about ${plan.cost_to_send.toFixed(2)} to pay`);
   if (typeof plan.cost_total === "number") parts.push(`${plan.cost_total.toFixed(2)} for the whole grid`);
+  if (typeof plan.budget === "number" && typeof plan.budget_left === "number") {
+    const unsent = plan.left_unsent ? `, ${plan.left_unsent} left unsent` : "";
+    parts.push(`budget ${plan.budget.toFixed(2)}: ${plan.budget_left.toFixed(2)} left${unsent}`);
+  }
   return parts.join(" · ");
 }
 

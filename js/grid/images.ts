@@ -1,7 +1,10 @@
 // Pictures from Python, by result id: asked for in batches (`thumbs` messages), answered
-// with binary buffers, kept as object URLs for as long as the model lives. One cache per
+// with binary buffers, kept as object URLs while something shows them. One cache per
 // model, shared by all of its views, so a second view or a re-render shows them at once
-// without asking again. The difference heatmaps of A/B pairs are kept here too.
+// without asking again. What each panel shows is its `hold`: a picture no panel of any
+// view holds is released (its object URL revoked), and an answer nobody holds any more
+// (paged away before it came) is dropped, so a big grid keeps only the pictures in view.
+// The difference heatmaps of A/B pairs are kept here too.
 import { toBlob } from "../shared/bytes";
 import type { DifferenceMessage, GridModel, PythonMessage, ThumbsMessage } from "./types";
 
@@ -21,6 +24,7 @@ export class ImageCache {
   private queue = new Map<number, Set<string>>(); // edge -> ids
   private flushing = false;
   private listeners = new Set<() => void>();
+  private holds = new Map<object, Set<string>>(); // holder (a panel of a view) -> the picture keys it shows
 
   constructor(private model: GridModel) {
     model.on("msg:custom", this.onMessage);
@@ -68,6 +72,38 @@ export class ImageCache {
     this.model.send({ type: "difference", a, b });
   }
 
+  /** What `holder` shows now, as [id, edge] pairs (replacing what it held): every picture no holder holds is released. */
+  hold(holder: object, pictures: Iterable<readonly [string, number]>): void {
+    const keys = new Set<string>();
+    for (const [id, edge] of pictures) keys.add(pictureKey(id, edge));
+    if (keys.size) this.holds.set(holder, keys);
+    else this.holds.delete(holder);
+    this.release();
+  }
+
+  /** The number of pictures kept (as object URLs). */
+  get size(): number {
+    let n = 0;
+    for (const sizes of this.pictures.values()) n += sizes.size;
+    return n;
+  }
+
+  private held(key: string): boolean {
+    for (const keys of this.holds.values()) if (keys.has(key)) return true;
+    return false;
+  }
+
+  private release(): void {
+    for (const [id, sizes] of this.pictures) {
+      for (const [edge, picture] of sizes) {
+        if (this.held(pictureKey(id, edge))) continue;
+        URL.revokeObjectURL(picture.url);
+        sizes.delete(edge);
+      }
+      if (!sizes.size) this.pictures.delete(id);
+    }
+  }
+
   /** Call `fn` whenever pictures arrive; returns the unsubscribe. */
   subscribe(fn: () => void): () => void {
     this.listeners.add(fn);
@@ -97,7 +133,7 @@ export class ImageCache {
       const key = pictureKey(item.id, message.edge);
       const blob = toBlob(buffers?.[i], item.mime);
       this.asked.delete(key);
-      if (!blob || this.picture(item.id, message.edge)) return;
+      if (!blob || this.picture(item.id, message.edge) || !this.held(key)) return; // nobody shows it any more
       let sizes = this.pictures.get(item.id);
       if (!sizes) this.pictures.set(item.id, (sizes = new Map()));
       sizes.set(message.edge, { url: URL.createObjectURL(blob), size: item.size });

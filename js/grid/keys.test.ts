@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { ratingKey } from "./keys";
+import { ratingKey, windowKey } from "./keys";
 
 const key = (k: string, mods: Partial<{ ctrlKey: boolean; metaKey: boolean; altKey: boolean }> = {}) => ({
   key: k,
@@ -27,5 +27,22 @@ describe("rating keys", () => {
     expect(ratingKey(key("ArrowLeft", { altKey: true }))).toBeNull();
     expect(ratingKey(key("t", { ctrlKey: true }))).toBeNull();
     expect(ratingKey(key("ArrowRight", { metaKey: true }))).toBeNull();
+  });
+});
+
+describe("window keys", () => {
+  const page = (k: string, shiftKey = false, mods = {}) => ({ ...key(k, mods), shiftKey });
+
+  it("pages the rows, and with Shift the columns", () => {
+    expect(windowKey(page("PageDown"))).toEqual({ rows: 1, cols: 0 });
+    expect(windowKey(page("PageUp"))).toEqual({ rows: -1, cols: 0 });
+    expect(windowKey(page("PageDown", true))).toEqual({ rows: 0, cols: 1 });
+    expect(windowKey(page("PageUp", true))).toEqual({ rows: 0, cols: -1 });
+  });
+
+  it("leaves other keys and chords alone", () => {
+    expect(windowKey(page("ArrowDown"))).toBeNull();
+    expect(windowKey(page("PageDown", false, { ctrlKey: true }))).toBeNull(); // the browser's tab switch
+    expect(windowKey(page("PageUp", false, { altKey: true }))).toBeNull();
   });
 });

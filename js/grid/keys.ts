@@ -25,3 +25,14 @@ export function ratingKey(event: KeyLike): RatingAction | null {
       return null;
   }
 }
+
+export type WindowMove = { rows: number; cols: number };
+type WindowKeyLike = KeyLike & { shiftKey: boolean };
+
+/** Paging the table of a big grid: Page Down / Page Up the next / previous rows, with Shift the columns. */
+export function windowKey(event: WindowKeyLike): WindowMove | null {
+  if (event.ctrlKey || event.metaKey || event.altKey) return null;
+  const step = event.key === "PageDown" ? 1 : event.key === "PageUp" ? -1 : 0;
+  if (!step) return null;
+  return event.shiftKey ? { rows: 0, cols: step } : { rows: step, cols: 0 };
+}

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { THUMB_MAX, THUMB_MIN, cellIndex, cellName, edgeFor, elapsed, percent, thumbSize, wipeClip } from "./layout";
+import { THUMB_MAX, THUMB_MIN, cellIndex, cellName, edgeFor, elapsed, moveWindow, percent, thumbSize, wipeClip, windowText } from "./layout";
 
 describe("thumbnail sizes", () => {
   it("shares the width between columns and repeats", () => {
@@ -48,5 +48,21 @@ describe("small texts and indexes", () => {
     expect(elapsed(1000, null, 3500)).toBe(2.5);
     expect(elapsed(1000, 2000, 9999)).toBe(1);
     expect(elapsed(null, null, 5)).toBeNull();
+  });
+});
+
+describe("the window of a big grid", () => {
+  it("moves a window at a time and stops at either end", () => {
+    expect(moveWindow(0, 8, 32, 1)).toBe(8);
+    expect(moveWindow(24, 8, 32, 1)).toBe(24);
+    expect(moveWindow(8, 8, 32, -1)).toBe(0);
+    expect(moveWindow(0, 8, 32, -1)).toBe(0);
+    expect(moveWindow(0, 8, 20, 5)).toBe(16); // the last, shorter window
+    expect(moveWindow(5, 8, 32, 1)).toBe(8); // a start Python did not align is aligned
+  });
+
+  it("says which rows are in view", () => {
+    expect(windowText("rows", 8, 8, 32)).toBe("rows 9–16 of 32");
+    expect(windowText("columns", 16, 8, 20)).toBe("columns 17–20 of 20");
   });
 });

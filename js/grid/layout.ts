@@ -51,3 +51,16 @@ export function elapsed(startedAt: number | null, finishedAt: number | null, now
   if (startedAt === null) return null;
   return Math.max(0, ((finishedAt ?? now) - startedAt) / 1000);
 }
+
+/** The first row (or column) in view after moving `step` windows of `size` from `start`, within `total` (window-aligned). */
+export function moveWindow(start: number, size: number, total: number, step: number): number {
+  const span = Math.max(1, size);
+  const last = Math.max(0, Math.ceil(total / span) - 1) * span;
+  return Math.max(0, Math.min(last, (Math.floor(start / span) + step) * span));
+}
+
+/** "rows 9–16 of 32" (what a window shows of an axis). */
+export function windowText(noun: string, start: number, size: number, total: number): string {
+  const end = Math.min(total, start + size);
+  return `${noun} ${start + 1}–${end} of ${total}`;
+}

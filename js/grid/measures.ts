@@ -1,5 +1,7 @@
 // Per request: its cell's labels, state, timing, attempts and, for edits, how much changed
-// inside and outside the mask; sortable by any column (click its header).
+// inside and outside the mask; sortable by any column (click its header). Drawn only while
+// the panel is open, and at most MAX_ROWS rows of it (in the order chosen), so a grid of
+// thousands of requests does not rebuild a table nobody looks at each time it changes.
 import { h, setChildren } from "../shared/dom";
 import { type Context, watch } from "./context";
 import { percent } from "./layout";
@@ -8,6 +10,7 @@ import type { Measure } from "./types";
 
 type Column = { key: keyof Measure; label: string | ((ctx: Context) => string); show: (rows: Measure[], ctx: Context) => boolean; format?: (value: unknown) => string; numeric?: boolean };
 
+const MAX_ROWS = 256;
 const seconds = (v: unknown) => (typeof v === "number" ? `${v.toFixed(2)} s` : "–");
 const COLUMNS: Column[] = [
   { key: "page", label: (ctx) => ctx.model.get("axes")?.pages?.name ?? "page", show: (_r, ctx) => !!ctx.model.get("axes")?.pages },
@@ -33,12 +36,17 @@ export function measuresPanel(ctx: Context): HTMLElement {
     h("div", { class: "afg-table-wrap" }, table),
   );
   let sort: SortState<keyof Measure & string> = null;
+  const note = h("p", { class: "afg-muted", "data-testid": "grid-measures-more", hidden: true });
+  panel.append(note);
 
   const render = () => {
     const rows = model.get("measures") ?? [];
     const columns = COLUMNS.filter((c) => c.show(rows, ctx));
     const edits = columns.some((c) => c.key === "change_inside");
     summary.textContent = `(${rows.length} requests: timings${edits ? ", change inside and outside the mask" : ""})`;
+    if (!panel.open) return; // drawn when opened
+    note.hidden = rows.length <= MAX_ROWS;
+    note.textContent = `The first ${MAX_ROWS} of ${rows.length.toLocaleString("en")} requests in this order: sort by a column to see others, or export the CSV.`;
     const head = h(
       "tr",
       {},
@@ -61,7 +69,7 @@ export function measuresPanel(ctx: Context): HTMLElement {
     const body = h(
       "tbody",
       {},
-      ...sortRows(rows as unknown as Array<Record<string, unknown>>, sort).map((row) => {
+      ...sortRows(rows as unknown as Array<Record<string, unknown>>, sort).slice(0, MAX_ROWS).map((row) => {
         const measure = row as unknown as Measure;
         return h(
           "tr",
@@ -76,5 +84,6 @@ export function measuresPanel(ctx: Context): HTMLElement {
     setChildren(table, h("thead", {}, head), body);
   };
   watch(model, ["measures", "axes", "repeats"], render, cleanups);
+  cleanups.listen(panel, "toggle", render);
   return panel;
 }

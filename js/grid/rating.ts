@@ -2,7 +2,7 @@
 // Left / Right / T (tie) / S (skip) on the keyboard or the buttons. Each rating goes to
 // Python (`rate`, stored by grid.rate), which answers with the win rates per setting.
 import { h, isTextEntry, setChildren } from "../shared/dom";
-import { type Context, cellsOf, resultIndex, watch } from "./context";
+import { type Context, resultIndex, resultsOf, watch } from "./context";
 import { type RatingAction, ratingKey } from "./keys";
 import { percent } from "./layout";
 import { pickRatingPair } from "./pairs";
@@ -59,8 +59,7 @@ export function ratingPanel(ctx: Context): HTMLElement {
 
   let pair: [string, string] | null = null;
   const next = () => {
-    const cells = cellsOf(model);
-    const candidates = cells.flatMap((cell) => cell.slots.filter((s) => s.result_id).map((s) => ({ id: s.result_id!, cell: cell.index })));
+    const candidates = resultsOf(model).map(([id, cell]) => ({ id, cell }));
     pair = pickRatingPair(candidates, model.get("ratings") ?? [], Math.random, pair);
     show();
   };
@@ -69,6 +68,7 @@ export function ratingPanel(ctx: Context): HTMLElement {
     empty.hidden = ready;
     stage.hidden = !ready;
     buttons.querySelectorAll("button").forEach((b) => ((b as HTMLButtonElement).disabled = !ready));
+    images.hold(panel, pair && panel.open ? pair.map((id): [string, number] => [id, RATE_EDGE]) : []);
     if (!pair || !panel.open) return; // pictures are asked for once the panel is opened
     for (const [img, id] of [[left, pair[0]], [right, pair[1]]] as const) {
       const picture = images.bestPicture(id, RATE_EDGE);
@@ -100,9 +100,10 @@ export function ratingPanel(ctx: Context): HTMLElement {
       if (!pair) next();
       else show();
       stage.focus();
-    }
+    } else show(); // closed: its two pictures are let go
   });
   cleanups.add(images.subscribe(show));
+  cleanups.add(() => images.hold(panel, []));
 
   const renderRates = () => {
     const list = model.get("win_rates") ?? [];
@@ -134,8 +135,9 @@ export function ratingPanel(ctx: Context): HTMLElement {
     );
   };
   watch(model, ["win_rates", "ratings", "axes"], renderRates, cleanups);
-  watch(model, ["cells"], () => {
-    const where = resultIndex(cellsOf(model));
+  watch(model, ["results"], () => {
+    if (!panel.open) return void (pair = null); // a new pair when it is opened
+    const where = resultIndex(model);
     if (!pair || !where.has(pair[0]) || !where.has(pair[1])) next();
   }, cleanups);
   return panel;

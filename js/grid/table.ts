@@ -1,11 +1,17 @@
 // The grid itself: column labels across, row labels down, one cell per (row, column) of
-// the page shown, each with its repeats side by side as they arrive. A cell shows its
-// state, how much its repeats differ, its error and a Retry button; a picture opens
-// enlarged, and its A/B button picks it for the A/B view.
+// the page and window shown, each with its repeats side by side as they arrive. A cell
+// shows its state, how much its repeats differ, its error and a Retry button; a picture
+// opens enlarged, and its A/B button picks it for the A/B view. Changes are drawn once
+// per animation frame, only the cells whose state changed; the table holds the pictures
+// of the cells in view and no others (images.ts).
 import { Cleanups, formatSeconds, h, setChildren } from "../shared/dom";
 import { type Context, cellsOf, watch } from "./context";
 import { cellIndex, cellName, edgeFor, elapsed, percent, thumbSize } from "./layout";
+import { pagerPanel, windowOf } from "./pager";
 import type { CellState, SlotState } from "./types";
+
+const CALM_ABOVE = 8; // running pictures in view above which their placeholders stop pulsing (repainted every frame)
+const FRAME_BUDGET_MS = 8; // of script per frame for the cells that changed: the rest of a frame is layout and paint
 
 const STATUS_TEXT: Record<CellState["status"], string> = {
   done: "done",
@@ -14,6 +20,7 @@ const STATUS_TEXT: Record<CellState["status"], string> = {
   blocked: "blocked by moderation",
   pending: "waiting",
   cancelled: "cancelled",
+  over_budget: "over budget: not sent",
 };
 
 function statusText(cell: CellState): string {
@@ -44,8 +51,11 @@ export function gridTable(ctx: Context): HTMLElement {
   const { model, images, picks, cleanups } = ctx;
   const pages = h("div", { class: "afg-pages", role: "tablist", "aria-label": "Pages of the grid", "data-testid": "grid-pages" });
   const table = h("table", { class: "afg-table", "data-testid": "grid-table" });
-  const wrap = h("div", { class: "afg-table-wrap" }, table);
-  const section = h("section", { class: "afg-grid", "aria-label": "Comparison grid" }, pages, wrap);
+  // Focusable, so that Page Up / Page Down page a big grid (pager.ts).
+  const wrap = h("div", { class: "afg-table-wrap", tabindex: 0, "aria-label": "Cells of the grid" }, table);
+  const section = h("section", { class: "afg-grid", "aria-label": "Comparison grid" }, pages, pagerPanel(ctx, wrap), wrap);
+  const holder = {}; // this view's table, as the image cache knows it
+  cleanups.add(() => images.hold(holder, []));
 
   let thumbPx = 160;
   let edge = 256;
@@ -76,12 +86,15 @@ export function gridTable(ctx: Context): HTMLElement {
     setChildren(pages, h("span", { class: "afg-muted" }, `${axis.name}:`), ...buttons);
   };
 
-  // --- the table's frame: labels, and an empty <td> per cell of the page
+  // --- the table's frame: labels, and an empty <td> per cell of the page and window in view
   const renderSkeleton = () => {
     const axes = model.get("axes") ?? { rows: null, cols: null, pages: null };
-    const [, rows, cols] = model.get("shape") ?? [1, 1, 1];
+    const [, totalRows, totalCols] = model.get("shape") ?? [1, 1, 1];
     const page = model.get("page") ?? 0;
-    const key = JSON.stringify([axes, rows, cols, page]);
+    const w = windowOf(ctx);
+    const rows = Math.max(0, Math.min(w.rows, totalRows - w.row));
+    const cols = Math.max(0, Math.min(w.cols, totalCols - w.col));
+    const key = JSON.stringify([axes, totalRows, totalCols, page, w]);
     if (key === skeleton) return;
     skeleton = key;
     shown.clear();
@@ -89,15 +102,15 @@ export function gridTable(ctx: Context): HTMLElement {
     cellCleanups.clear();
     const head = h("tr", {}, h("th", { class: "afg-corner", scope: "col" }, axes.rows && axes.cols ? `${axes.rows.name} \\ ${axes.cols.name}` : axes.rows?.name ?? ""));
     for (let c = 0; c < cols; c++) {
-      head.append(h("th", { scope: "col", class: "afg-col-label", "data-testid": "grid-col-label" }, axes.cols?.labels[c] ?? ""));
+      head.append(h("th", { scope: "col", class: "afg-col-label", "data-testid": "grid-col-label" }, axes.cols?.labels[w.col + c] ?? ""));
     }
     tds = [];
     const body = h("tbody");
     for (let r = 0; r < rows; r++) {
-      const tr = h("tr", {}, h("th", { scope: "row", class: "afg-row-label", "data-testid": "grid-row-label" }, axes.rows?.labels[r] ?? ""));
+      const tr = h("tr", {}, h("th", { scope: "row", class: "afg-row-label", "data-testid": "grid-row-label" }, axes.rows?.labels[w.row + r] ?? ""));
       const line: HTMLTableCellElement[] = [];
       for (let c = 0; c < cols; c++) {
-        const td = h("td", { class: "afg-cell", "data-testid": "grid-cell", "data-row": r, "data-col": c, "data-page": page });
+        const td = h("td", { class: "afg-cell", "data-testid": "grid-cell", "data-row": w.row + r, "data-col": w.col + c, "data-page": page });
         line.push(td);
         tr.append(td);
       }
@@ -176,7 +189,8 @@ export function gridTable(ctx: Context): HTMLElement {
       const id = slot.result_id;
       const picture = images.bestPicture(id, edge);
       if (!images.picture(id, edge)) images.want(id, edge);
-      const img = h("img", { "data-thumb-id": id, alt: `${name}${label}`, src: picture?.url ?? null, draggable: "false" });
+      // decoding="async": 64 pictures arriving in a burst are decoded off the frame that shows them
+      const img = h("img", { "data-thumb-id": id, alt: `${name}${label}`, src: picture?.url ?? null, draggable: "false", decoding: "async" });
       const open = h("button", { type: "button", class: "afg-thumb", "data-testid": "grid-thumb", "data-id": id, "aria-label": `Enlarge ${name}${label}` }, img);
       local.listen(open, "click", () => ctx.enlarge(cell.index, slot.repeat));
       const pick = h("button", { type: "button", class: "afg-pick", "data-testid": "grid-pick", "data-id": id, "aria-pressed": "false", "aria-label": `Pick ${name}${label} for the A/B view` }, "A/B");
@@ -191,25 +205,51 @@ export function gridTable(ctx: Context): HTMLElement {
   };
 
   const renderCells = () => {
+    cancelAnimationFrame(frame);
+    frame = 0;
     renderSkeleton();
-    const cells = cellsOf(model);
+    const byIndex = new Map(cellsOf(model).map((cell) => [cell.index, cell]));
     const [, rows, cols] = model.get("shape") ?? [1, 1, 1];
     const page = model.get("page") ?? 0;
+    const w = windowOf(ctx);
     const running = !!model.get("running");
-    for (let r = 0; r < rows; r++) {
-      for (let c = 0; c < cols; c++) {
-        const cell = cells[cellIndex(page, r, c, rows, cols)];
-        const td = tds[r]?.[c];
-        if (!cell || !td) continue;
+    const pictures: Array<[string, number]> = [];
+    let runningSlots = 0;
+    const until = performance.now() + FRAME_BUDGET_MS;
+    let more = false;
+    tds.forEach((line, r) =>
+      line.forEach((td, c) => {
+        const cell = byIndex.get(cellIndex(page, w.row + r, w.col + c, rows, cols));
+        if (!cell) return; // not come from Python yet (just paged to)
+        for (const slot of cell.slots) {
+          if (slot.result_id) pictures.push([slot.result_id, edge]);
+          else if (slot.status === "running") runningSlots += 1;
+        }
         const key = JSON.stringify([cell, running, edge]);
-        if (shown.get(cell.index) === key) continue;
+        if (shown.get(cell.index) === key) return;
+        if (more || (first && performance.now() > until)) {
+          more = true; // the rest in the next frame: no frame is held up by a burst of results
+          return;
+        }
         shown.set(cell.index, key);
         renderCell(td, cell, running);
-      }
-    }
+      }),
+    );
+    first = true;
+    if (more) scheduleCells();
+    ctx.root.classList.toggle("afg-calm", runningSlots > CALM_ABOVE);
+    images.hold(holder, pictures); // the pictures of cells paged away are let go
     syncPicks();
     tick();
   };
+  // Python's updates come in bursts while a grid fills: draw them once per frame, and at most
+  // FRAME_BUDGET_MS of them per frame (the first page is drawn whole, at once).
+  let frame = 0;
+  let first = false;
+  const scheduleCells = () => {
+    if (!frame) frame = requestAnimationFrame(renderCells);
+  };
+  cleanups.add(() => cancelAnimationFrame(frame));
 
   // --- picks and pictures, without rebuilding cells
   const syncPicks = () => {
@@ -243,9 +283,9 @@ export function gridTable(ctx: Context): HTMLElement {
 
   // --- sizes follow the width
   const resize = () => {
-    const [, , cols] = model.get("shape") ?? [1, 1, 1];
+    const [, , totalCols] = model.get("shape") ?? [1, 1, 1];
     const width = ctx.root.clientWidth || 900;
-    const next = thumbSize(width, cols, model.get("repeats") || 1);
+    const next = thumbSize(width, Math.min(totalCols, windowOf(ctx).cols), model.get("repeats") || 1);
     const nextEdge = edgeFor(next, window.devicePixelRatio || 1);
     if (next !== thumbPx) {
       thumbPx = next;
@@ -257,13 +297,21 @@ export function gridTable(ctx: Context): HTMLElement {
     }
   };
   if (typeof ResizeObserver === "function") {
-    const observer = new ResizeObserver(() => resize());
+    // Only when the width changes: reading clientWidth forces a layout, and the height changes as cells fill.
+    let observed = -1;
+    const observer = new ResizeObserver((entries) => {
+      const width = entries[entries.length - 1]?.contentRect.width ?? -1;
+      if (width === observed) return;
+      observed = width;
+      resize();
+    });
     observer.observe(ctx.root);
     cleanups.add(() => observer.disconnect());
   }
   resize();
 
   watch(model, ["axes", "shape", "page"], renderPages, cleanups);
-  watch(model, ["cells", "running", "page", "shape", "axes"], renderCells, cleanups);
+  watch(model, ["cells", "running", "page", "shape", "axes", "window", "window_shape"], scheduleCells, cleanups, false);
+  renderCells(); // the first page at once, not a frame later
   return section;
 }

@@ -5,7 +5,7 @@ export type Axis = { name: string; labels: string[] } | null;
 
 export type ErrorCard = { title: string; message: string; hint: string };
 
-export type SlotStatus = "pending" | "cached" | "running" | "done" | "error" | "blocked" | "cancelled";
+export type SlotStatus = "pending" | "cached" | "running" | "done" | "error" | "blocked" | "cancelled" | "over_budget";
 
 export type SlotState = {
   repeat: number;
@@ -27,7 +27,7 @@ export type CellState = {
   labels: [string, string, string]; // page, row, column ("" without that axis)
   prompt: string;
   endpoint: string;
-  status: "running" | "error" | "blocked" | "pending" | "cancelled" | "done";
+  status: "running" | "error" | "blocked" | "pending" | "cancelled" | "over_budget" | "done";
   cost: number | null;
   spread: number | null; // 0-1
   slots: SlotState[];
@@ -41,9 +41,16 @@ export type Plan = {
   to_send: number;
   cost_to_send: number | null;
   cost_total: number | null;
+  budget: number | null; // the grid's spend cap, when it has one
+  budget_left: number | null; // neither spent nor held by requests in flight
+  fit: number; // of to_send, how many the budget lets go out
+  left_unsent: number; // to_send - fit
   text: string;
   counts: Partial<Record<SlotStatus, number>>;
 };
+
+/** A result of the grid, wherever it is: [result id, cell index, repeat]. */
+export type ResultRef = [string, number, number];
 
 export type Rating = { a: string; b: string; winner: "a" | "b" | "tie" };
 
@@ -72,7 +79,8 @@ export type GridTraits = {
   shape: [number, number, number];
   repeats: number;
   endpoint: string;
-  cells: CellState[];
+  cells: CellState[]; // the cells in view only (the page shown, the window's rows and columns)
+  results: ResultRef[]; // every result of the grid
   plan: Plan;
   running: boolean;
   ratings: Rating[];
@@ -81,6 +89,8 @@ export type GridTraits = {
   exports_dir: string;
   notice: Notice;
   page: number;
+  window: [number, number]; // the first row and column in view (written by the browser too)
+  window_shape: [number, number]; // rows and columns in view at once
 };
 
 export type GridModel = AnyModel<GridTraits>;

@@ -101,7 +101,7 @@ export function controlsPanel(model: Model, violations: ViolationSlots, cleanups
   const blocked = h("span", { id: uid("blocked"), class: "afs-blocked", "data-testid": "run-blocked", "aria-live": "polite" });
   runButton.setAttribute("aria-describedby", blocked.id);
   cleanups.listen(runButton, "click", runNow);
-  watch(model, ["endpoint", "run_blocked", "running"], () => {
+  watch(model, ["endpoint", "run_blocked", "running", "violations"], () => {
     const edits = model.get("endpoint") === "edits";
     const reason = model.get("run_blocked") ?? "";
     const running = !!model.get("running");
@@ -110,7 +110,8 @@ export function controlsPanel(model: Model, violations: ViolationSlots, cleanups
     runButton.disabled = running || reason !== "";
     runButton.title = reason || (running ? "A run is in progress" : edits ? "Send an edit request per variant" : "Send a generation request per variant");
     blocked.textContent = running ? "Running…" : reason;
-    blocked.hidden = !running && !reason;
+    // A reason the violation right below the button already gives is not said twice (the button's title keeps it).
+    blocked.hidden = !running && (!reason || violations.shownByTheRunButton(reason, list(model, "violations")));
     blocked.dataset.state = running ? "running" : "blocked"; // running is news, not an error
 
   }, cleanups);

@@ -2,16 +2,19 @@
 // outside the mask for edits; enlarge (a dialog with the full file), download, and use
 // as a source. Full files are asked of Python with `fetch` and come back as a `file`
 // message; every view of the model hears the answer, so each acts only on its own asks.
+// The history's entries come before their previews: each waits as a placeholder of its
+// picture's shape (`placeholder.ts`), and the picture takes its place in the same item.
 import { UrlCache, toBlob } from "../shared/bytes";
 import { Cleanups, formatSeconds, h, setChildren } from "../shared/dom";
 import { list, watch } from "./model";
+import { placeholderUrl, previewState } from "./placeholder";
 import type { FileMessage, Model, Result } from "./types";
 
 type Purpose = FileMessage["purpose"];
 
-/** A result's fields that are shown, for telling whether a re-sent result changed. */
+/** A result's fields that are shown besides its picture, for telling whether a re-sent result changed. */
 function signature(result: Result): string {
-  const { preview: _preview, ...rest } = result;
+  const { preview: _preview, preview_mime: _mime, ...rest } = result;
   return JSON.stringify(rest);
 }
 
@@ -58,7 +61,7 @@ export function galleryPanel(model: Model, root: HTMLElement, cleanups: Cleanups
   };
   const openDialog = (result: Result) => {
     shownId = result.id;
-    const preview = previews.get(result.id, result.preview, result.preview_mime);
+    const preview = previews.get(result.id, result.preview, result.preview_mime ?? undefined);
     if (preview) setBig(preview, false);
     bigImage.alt = result.revised_prompt || result.prompt || "result";
     bigCaption.textContent = `${result.file_name ?? ""} ${result.size ? `${result.size[0]}×${result.size[1]}` : ""} — loading full size…`;
@@ -121,7 +124,8 @@ export function galleryPanel(model: Model, root: HTMLElement, cleanups: Cleanups
   };
 
   // --- the items, keyed by id so that a new result does not reload the others
-  const items = new Map<string, { signature: string; element: HTMLElement; cleanups: Cleanups }>();
+  type Item = { signature: string; element: HTMLElement; cleanups: Cleanups; show: (result: Result) => void };
+  const items = new Map<string, Item>();
   cleanups.add(() => items.forEach((item) => item.cleanups.run()));
   watch(model, ["gallery"], () => {
     const results = list(model, "gallery");
@@ -137,38 +141,57 @@ export function galleryPanel(model: Model, root: HTMLElement, cleanups: Cleanups
       const sig = signature(result);
       const known = items.get(result.id);
       if (known && known.signature === sig) {
-        previews.get(result.id, result.preview, result.preview_mime);
+        known.show(result); // the same entry: at most its picture came
         return known.element;
       }
       known?.cleanups.run();
       const itemCleanups = new Cleanups();
-      const element = renderItem(result, itemCleanups);
-      items.set(result.id, { signature: sig, element, cleanups: itemCleanups });
-      return element;
+      const item = renderItem(result, itemCleanups, sig);
+      items.set(result.id, item);
+      return item.element;
     });
     setChildren(grid, ...elements);
     panel.hidden = results.length === 0 && !model.get("gallery_more");
   }, cleanups);
 
-  function renderItem(result: Result, itemCleanups: Cleanups): HTMLElement {
-    const url = previews.get(result.id, result.preview, result.preview_mime);
+  function renderItem(result: Result, itemCleanups: Cleanups, sig: string): Item {
     const text = result.revised_prompt || result.prompt || "";
     const enlarge = h(
       "button",
       { type: "button", class: "afs-result-image", "data-testid": "result-enlarge", "aria-label": "Enlarge this result" },
-      url ? h("img", { src: url, alt: text, loading: "lazy" }) : "no preview",
     );
+    const picture = h("img", { alt: text, loading: "lazy", "data-testid": "result-picture" });
+    let shown: string | null = null; // the state and URL the picture shows, so a re-sent entry costs nothing
+    let current = result; // the entry as last sent: the enlarged view starts from its picture
+    const show = (latest: Result) => {
+      current = latest;
+      const state = previewState(latest);
+      const url = state === "shown" ? previews.get(latest.id, latest.preview, latest.preview_mime ?? undefined) : null;
+      const now = `${state}:${url ?? ""}`;
+      if (now === shown) return;
+      shown = now;
+      picture.dataset.state = state;
+      if (url) {
+        picture.src = url;
+        picture.alt = text;
+      } else if (state === "pending") {
+        picture.src = placeholderUrl(latest.size);
+        picture.alt = `${text} (its picture is on its way)`;
+      }
+      setChildren(enlarge, ...(state === "none" || (state === "shown" && !url) ? ["no preview"] : [picture]));
+    };
+    show(result);
     const download = h("button", { type: "button", "data-testid": "result-download", "aria-label": `Download ${result.file_name || "this result"}` }, "Download");
     const useAsSource = h("button", { type: "button", "data-testid": "result-use", "aria-label": "Use this result as the primary source" }, "Use as source");
     const change = changeOutsideText(result);
     const size = result.size ? `${result.size[0]}×${result.size[1]}` : "";
     itemCleanups.listen(enlarge, "click", () => {
-      openDialog(result);
+      openDialog(current);
       fetchFile(result.id, "enlarge");
     });
     itemCleanups.listen(download, "click", () => fetchFile(result.id, "download"));
     itemCleanups.listen(useAsSource, "click", () => model.send({ type: "use_as_source", id: result.id }));
-    return h(
+    const element = h(
       "li",
       { class: "afs-result", "data-testid": "gallery-item", "data-id": result.id, "data-endpoint": result.endpoint },
       enlarge,
@@ -187,6 +210,7 @@ export function galleryPanel(model: Model, root: HTMLElement, cleanups: Cleanups
         h("div", { class: "afs-result-buttons" }, download, useAsSource),
       ),
     );
+    return { signature: sig, element, cleanups: itemCleanups, show };
   }
 
   return { element: panel, onFile };

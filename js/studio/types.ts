@@ -77,8 +77,8 @@ export type Result = {
   format: string;
   created_at: number;
   elapsed_s: number;
-  preview: Bytes;
-  preview_mime: string;
+  preview: Bytes; // null while Python makes it (the history shows first), empty bytes if it cannot be made
+  preview_mime: string | null;
   change_outside: number | null;
   change_inside: number | null;
   kept_outside: boolean;
@@ -117,9 +117,13 @@ export interface Traits {
   gallery_more: boolean;
   offline: boolean;
   key_missing: boolean;
+  spend: Spend;
   notice: Notice;
   limits: Limits;
 }
+
+/** The session's spend, counted by Python (`_spend`); `text` is what the widget shows, empty without prices. */
+export type Spend = { spent: number; budget: number | null; left: number | null; next_run: number | null; text: string };
 
 export type Model = AnyModel<Traits>;
 

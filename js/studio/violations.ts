@@ -22,6 +22,11 @@ export class ViolationSlots {
     this.render();
   }
 
+  /** Whether the run button's `reason` ("field: message", from `run_blocked`) is already shown in the general slot beside it. */
+  shownByTheRunButton(reason: string, violations: Violation[] = this.current): boolean {
+    return violations.some((v) => !this.slots.has(v.field) && reason.startsWith(`${v.field}: ${v.message}`));
+  }
+
   /** The violations of `field` right now (controls mark themselves invalid with it). */
   of(field: string): Violation[] {
     return this.current.filter((v) => v.field === field);

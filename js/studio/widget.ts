@@ -14,6 +14,7 @@ import { noticeBanner } from "./notice";
 import { progressPanel } from "./progress";
 import { sendPreview } from "./send_preview";
 import { sourcesPanel } from "./sources";
+import { spendMeter } from "./spend";
 import type { FileMessage, MaskMessage, Model, ViewMessage } from "./types";
 import { ViolationSlots } from "./violations";
 
@@ -54,6 +55,7 @@ function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
 
   root.append(
     connectionBar(model, cleanups),
+    spendMeter(model, cleanups),
     noticeBanner(model, cleanups),
     h("div", { class: "afs-row" }, controlsPanel(model, violations, cleanups, run), sourcesPanel(model, root, violations, cleanups)),
     maskRow,

@@ -63,7 +63,10 @@ def test_client_studio_and_grid_resolve_the_same_way(monkeypatch, tmp_path, anyf
     assert grid.store.root == tmp_path / "from-env"
     monkeypatch.delenv("ANYFAST_API_KEY")
     with pytest.raises(ConfigurationError, match="No API key"):
-        compare("a fox", run=False, progress=False)
+        compare("a fox", progress=False)
+    unsent = compare("a fox", run=False, progress=False)  # looking at a grid needs no key; sending it does
+    with pytest.raises(ConfigurationError, match="No API key"):
+        unsent.run()
     assert "API key" in ImageStudio().run_blocked
 
 
