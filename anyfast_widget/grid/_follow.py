@@ -151,10 +151,12 @@ class Follower:
 
     def _attach(self, found: list[ImageResult], blocked: dict[str, str]) -> bool:
         """Give new results to the slots waiting for them and tell the listeners; False once no slot waits."""
+        if not found and not blocked:  # the usual poll: nothing new, so no map of every waiting slot
+            return any(_waits(slot) for _, slot in self.grid.slots())
         waiting: dict[str, list[tuple[Cell, Slot]]] = {}
         for cell, key in zip(self.grid.cells, self.hashes):
             for slot in cell.slots:
-                if slot.result is None and slot.status != SlotState.RUNNING:  # (running: this process sends it itself)
+                if _waits(slot):
                     waiting.setdefault(key, []).append((cell, slot))
         for result in found:
             self.seen.add(result.id)
@@ -172,6 +174,11 @@ class Follower:
                     slot.status, slot.error = SlotState.BLOCKED, ModerationBlockedError(reason, code="moderation_blocked")
                     self.grid._changed(cell, slot)
         return any(waiting.values())
+
+
+def _waits(slot: Slot) -> bool:
+    """Whether ``slot`` waits for the run's result (one this process sends itself, running, does not)."""
+    return slot.result is None and slot.status != SlotState.RUNNING
 
 
 def _time_of(result: ImageResult) -> float:
