@@ -11,15 +11,14 @@ small grid goes first, untimed (``_warm_up``), so that one-time costs of either 
 from __future__ import annotations
 
 import asyncio
-import gc
 import statistics
 import tempfile
 import time
-import tracemalloc
 
 from anyfast_widget import compare, prompts, replace
 
 from ._simulator import API_KEY, simulator_process
+from .grid_run import cell_memory_row, memory_per_cell
 
 LATENCY_S = 1.0
 SIDE = 32  # rows and columns: 1,024 cells
@@ -28,7 +27,6 @@ IDEAL_S = SIDE * SIDE / CONCURRENCY * LATENCY_S
 LIMIT_RATIO = 1.15
 ROUNDS = 3
 CPU_LIMIT_MS = 5.0  # client CPU per request: at 128 requests a second that is most of a core
-CELL_MEMORY_LIMIT = 64 * 1024  # bytes a finished cell may keep in memory (its image stays on disk), as in grid_run
 ROWS = [f"study {i} of a fox, in ink" for i in range(SIDE)]
 ANIMALS = [f"fox-{j}" for j in range(SIDE)]
 
@@ -57,19 +55,6 @@ async def _timed(url: str, run_dir: str) -> tuple[float, float, int]:
     return elapsed, cpu, len(grid.cells)
 
 
-def _memory_per_cell(url: str, run_dir: str) -> float:
-    gc.collect()
-    tracemalloc.start()
-    before = tracemalloc.take_snapshot()
-    grid = _grid(url, run_dir)  # (no event loop here: compare() runs it to the end)
-    gc.collect()
-    after = tracemalloc.take_snapshot()
-    tracemalloc.stop()
-    kept = sum(stat.size_diff for stat in after.compare_to(before, "filename"))
-    assert all(slot.status == "done" for _, slot in grid.slots())
-    return kept / len(grid.cells)
-
-
 def _warm_up(url: str) -> None:
     """One small grid first, untimed: the stand-in paints its one picture per size and the client process loads its
     lazily imported modules and its TLS context, one-time costs that are no part of a grid's wall time."""
@@ -88,7 +73,7 @@ def run() -> list[dict[str, object]]:
             walls.append(elapsed)
             cpus.append(cpu / requests)
         with tempfile.TemporaryDirectory() as run_dir:
-            per_cell = _memory_per_cell(url, run_dir)
+            per_cell = memory_per_cell(lambda: _grid(url, run_dir))
     wall, cpu_ms = statistics.median(walls), 1000 * statistics.median(cpus)
     limit = LIMIT_RATIO * IDEAL_S
     load = f"{SIDE * SIDE}-cell grid, concurrency {CONCURRENCY}, {LATENCY_S:.0f} s latency, stand-in --fast"
@@ -109,14 +94,7 @@ def run() -> list[dict[str, object]]:
             "goal": "<= 1.00",
             "pass": cpu_ms <= CPU_LIMIT_MS,
         },
-        {
-            "benchmark": f"memory a finished cell keeps (Python heap after a {SIDE * SIDE}-cell grid, per cell)",
-            "ours": f"{per_cell / 1024:.1f} KiB",
-            "peer / limit": f"limit {CELL_MEMORY_LIMIT // 1024} KiB",
-            "ratio": per_cell / CELL_MEMORY_LIMIT,
-            "goal": "<= 1.00",
-            "pass": per_cell <= CELL_MEMORY_LIMIT,
-        },
+        cell_memory_row(SIDE * SIDE, per_cell),
     ]
 
 
