@@ -611,6 +611,37 @@ def test_a_download_redirect_to_plain_http_off_this_machine_gets_no_key(hostile,
     assert_key_only_to_the_api(hostile, api=hostile)
 
 
+@pytest.mark.parametrize("asynchronous", [False, True], ids=["sync", "async"])
+def test_a_kept_alive_connection_the_server_then_closed_is_not_sent_on_again(hostile, run_dir, asynchronous):
+    """The server answers as if the connection stays open, then closes it: the next request opens a new one.
+
+    With no retries allowed, a request written to the closed connection would fail."""
+
+    @hostile.route(GEN)
+    def keep_alive_then_close(reply, _seen):
+        body = json.dumps({"created": 1, "data": [{"b64_json": base64.b64encode(PNG).decode()}]}).encode()
+        reply.send(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n" % len(body) + body)
+        time.sleep(0.05)  # then the connection closes (Hostile serves one request per connection)
+
+    options = {"api_key": KEY, "base_url": hostile.url, "run_dir": run_dir, "retry": NO_RETRY}
+    if asynchronous:
+
+        async def twice() -> list:
+            async with AsyncClient(**options) as client:
+                first = await client.generate("first")
+                await asyncio.sleep(0.2)
+                return [first, await client.generate("second")]
+
+        results = asyncio.run(twice())
+    else:
+        with Client(**options) as client:
+            results = [client.generate("first")]
+            time.sleep(0.2)
+            results.append(client.generate("second"))
+    assert [r.attempts for r in results] == [1, 1] and [r.size for r in results] == [(64, 48), (64, 48)]
+    assert len(hostile.seen(GEN)) == 2
+
+
 # -- TLS ---------------------------------------------------------------------------------------
 
 
@@ -645,7 +676,7 @@ def test_certificates_are_checked_for_the_api_and_for_downloads(hostile, secure,
 
 
 def test_an_authority_named_by_ssl_cert_file_is_trusted(authority, secure, run_dir, tmp_path):
-    """The shared context is made as httpx makes one: SSL_CERT_FILE names whom to trust.
+    """The shared context is made as httpx makes one: SSL_CERT_FILE names whom to trust, for both clients.
 
     (A fresh process: the context is made once.)"""
     @secure.route(GEN)
@@ -658,6 +689,12 @@ def test_an_authority_named_by_ssl_cert_file_is_trusted(authority, secure, run_d
         "with Client(api_key=sys.argv[1], base_url=sys.argv[2], run_dir=sys.argv[3]) as client:\n"
         "    print(client.generate('over tls').size)\n"
         "    print(client.generate('and a link', response_format='url').size)\n"
+        "import asyncio; from anyfast_widget import AsyncClient\n"
+        "async def main():\n"
+        "    async with AsyncClient(api_key=sys.argv[1], base_url=sys.argv[2], run_dir=sys.argv[3]) as client:\n"
+        "        print((await client.generate('async, over tls')).size)\n"
+        "        print((await client.generate('and its link', response_format='url')).size)\n"
+        "asyncio.run(main())\n"
     )
     done = subprocess.run(
         [sys.executable, "-c", script, KEY, secure.url, str(run_dir)],
@@ -667,8 +704,8 @@ def test_an_authority_named_by_ssl_cert_file_is_trusted(authority, secure, run_d
         timeout=60,
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[:2] == ["(64, 48)", "(64, 48)"]
-    assert [r.path for r in secure.requests] == [GEN, GEN, "/files/r.png"]
+    assert done.stdout.split("\n")[:4] == ["(64, 48)"] * 4  # the sync client, then the async one
+    assert [r.path for r in secure.requests] == [GEN, GEN, "/files/r.png"] * 2
     assert_key_only_to_the_api(secure, api=secure)
 
 

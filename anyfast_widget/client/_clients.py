@@ -112,14 +112,22 @@ class Client(BaseClient):
                                 output_compression=output_compression, response_format=response_format)
         return self._send(prepared, started)
 
-    def send(self, prepared: PreparedRequest, *, on_failed_attempt: FailedAttempt | None = None) -> ImageResult:
+    def send(
+        self,
+        prepared: PreparedRequest,
+        *,
+        on_failed_attempt: FailedAttempt | None = None,
+        on_answered: Callable[[], None] | None = None,
+    ) -> ImageResult:
         """Send a request already prepared and checked (``prepare_generation``, ``prepare_edit``, ``studio.prepare()``).
 
         Retried as :meth:`generate` is; the result is on disk when this returns. ``on_failed_attempt(error, delay)``
         hears of each failed attempt at the API (``delay``: seconds until the next, None if none follows) and may
-        answer with a longer wait (see ``FailedAttempt``).
+        answer with a longer wait (see ``FailedAttempt``). ``on_answered()`` is called once the image is in
+        memory, before it is saved: the API's part is over, so a caller that bounds the requests under way
+        may let its next one go while this one is saved.
         """
-        return self._send(prepared, time.perf_counter(), on_failed_attempt)
+        return self._send(prepared, time.perf_counter(), on_failed_attempt, on_answered)
 
     def _retrying(self, call: Callable[[], T], on_failed_attempt: FailedAttempt | None = None) -> tuple[T, int]:
         attempt = 0
@@ -181,7 +189,13 @@ class Client(BaseClient):
         data, _ = self._retrying(lambda: self._download_once(url))
         return data
 
-    def _send(self, prepared: PreparedRequest, started: float, on_failed_attempt: FailedAttempt | None = None) -> ImageResult:
+    def _send(
+        self,
+        prepared: PreparedRequest,
+        started: float,
+        on_failed_attempt: FailedAttempt | None = None,
+        on_answered: Callable[[], None] | None = None,
+    ) -> ImageResult:
         self._check_price(prepared)
         # The result's files are made while the request is under way; saving only fills them.
         reservation = self.store.reserve()
@@ -196,6 +210,8 @@ class Client(BaseClient):
                 data = self._download(str(parsed.url), request_id)
                 timings["download_s"] = time.perf_counter() - fetched
             timings["total_s"] = time.perf_counter() - started
+            if on_answered is not None:
+                on_answered()
             return self._save(prepared, parsed, data, request_id, timings, attempts, reservation)
         finally:
             reservation.release()  # a no-op once the save took the files
@@ -258,9 +274,15 @@ class AsyncClient(BaseClient):
                                            output_compression=output_compression, response_format=response_format)
         return await self._send(prepared, started)
 
-    async def send(self, prepared: PreparedRequest, *, on_failed_attempt: FailedAttempt | None = None) -> ImageResult:
+    async def send(
+        self,
+        prepared: PreparedRequest,
+        *,
+        on_failed_attempt: FailedAttempt | None = None,
+        on_answered: Callable[[], None] | None = None,
+    ) -> ImageResult:
         """Send a request already prepared and checked; see :meth:`Client.send`."""
-        return await self._send(prepared, time.perf_counter(), on_failed_attempt)
+        return await self._send(prepared, time.perf_counter(), on_failed_attempt, on_answered)
 
     async def _retrying(self, call: Callable[[], Awaitable[T]], on_failed_attempt: FailedAttempt | None = None) -> tuple[T, int]:
         attempt = 0
@@ -322,7 +344,11 @@ class AsyncClient(BaseClient):
         return data
 
     async def _send(
-        self, prepared: PreparedRequest, started: float, on_failed_attempt: FailedAttempt | None = None
+        self,
+        prepared: PreparedRequest,
+        started: float,
+        on_failed_attempt: FailedAttempt | None = None,
+        on_answered: Callable[[], None] | None = None,
     ) -> ImageResult:
         self._check_price(prepared)
         reservation = self.store.reserve()  # see Client._send
@@ -337,6 +363,8 @@ class AsyncClient(BaseClient):
                 data = await self._download(str(parsed.url), request_id)
                 timings["download_s"] = time.perf_counter() - fetched
             timings["total_s"] = time.perf_counter() - started
+            if on_answered is not None:
+                on_answered()
             return await asyncio.to_thread(self._save, prepared, parsed, data, request_id, timings, attempts, reservation)
         finally:
             # Also when cancelled: if the save thread already took the files this does nothing.

@@ -19,6 +19,8 @@ from typing import Any
 
 import httpx
 
+from ._network import use_asyncio_streams
+
 #: Connections per pool: past this the pool's bookkeeping (the square of its connections, each idle one's socket
 #: checked by a system call) costs more than the few microseconds a pool of its own costs.
 POOL_SIZE = 2
@@ -48,6 +50,7 @@ class PoolShards(httpx.AsyncBaseTransport):
     """``max_connections`` connections as pools of at most :data:`POOL_SIZE`; a request goes to the least busy one.
 
     ``options`` are :class:`httpx.AsyncHTTPTransport`'s (``verify``, ...); every pool keeps all its connections alive.
+    ``asyncio_streams``: whether its pools make their connections on asyncio's streams (see ``_network``).
     """
 
     def __init__(self, max_connections: int, **options: Any) -> None:
@@ -55,6 +58,7 @@ class PoolShards(httpx.AsyncBaseTransport):
         size = -(-max_connections // count)
         limits = httpx.Limits(max_connections=size, max_keepalive_connections=size)
         self._pools = [httpx.AsyncHTTPTransport(limits=limits, **options) for _ in range(count)]
+        self.asyncio_streams = all([use_asyncio_streams(pool) for pool in self._pools])
         self._counts = [0] * count  # requests in flight per pool, from sending to the body's close
 
     @property
@@ -80,9 +84,14 @@ class PoolShards(httpx.AsyncBaseTransport):
 
 
 def async_pool_options(options: dict[str, Any]) -> dict[str, Any]:
-    """httpx.AsyncClient's arguments for ``options`` (:meth:`BaseClient._pool_options`), its pool split when it is large."""
+    """httpx.AsyncClient's arguments for ``options`` (:meth:`BaseClient._pool_options`): its pool split when it is
+    large, its connections on asyncio's streams (``_network``) either way."""
     limits: httpx.Limits = options["limits"]
+    transport: httpx.AsyncBaseTransport
     if limits.max_connections is None or limits.max_connections <= POOL_SIZE:
-        return options
+        transport = httpx.AsyncHTTPTransport(limits=limits, verify=options["verify"])
+        use_asyncio_streams(transport)
+    else:
+        transport = PoolShards(limits.max_connections, verify=options["verify"])
     # (verify and limits stay: httpx makes the transports of proxies from the environment with them)
-    return {**options, "transport": PoolShards(limits.max_connections, verify=options["verify"])}
+    return {**options, "transport": transport}

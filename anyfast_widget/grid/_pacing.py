@@ -44,13 +44,14 @@ HISTORY = 1024
 
 
 class _Ticket:
-    """One request let through the gate: the cut it was let in after, and whether it succeeded."""
+    """One request let through the gate: the cut it was let in after, whether it succeeded, whether its place is free."""
 
-    __slots__ = ("cut", "succeeded")
+    __slots__ = ("cut", "succeeded", "released")
 
     def __init__(self, cut: int) -> None:
         self.cut = cut
         self.succeeded = False
+        self.released = False
 
 
 class Pacing:
@@ -104,7 +105,8 @@ class Pacing:
         try:
             yield ticket
         finally:
-            self._release(ticket)
+            if not ticket.released:
+                self._release(ticket)
 
     async def send(self, ticket: _Ticket, call: Callable[[FailedAttempt], Awaitable[T]]) -> T:
         """``await call(listener)``: ``call`` sends ``ticket``'s request, passing the listener on to the client as
@@ -121,10 +123,20 @@ class Pacing:
                 while (left := self._resume_at - loop.time()) > 0:
                     await asyncio.sleep(left)
             else:
-                self._successes += 1
-                ticket.succeeded = True
+                self.answered(ticket)
                 return answer
         raise AssertionError("unreachable")
+
+    def answered(self, ticket: _Ticket) -> None:
+        """``ticket``'s request has its answer (a success): its place goes to the next, while the caller saves it.
+
+        Given to the client as ``on_answered``; :meth:`send` says it too when the call returns, if nobody did.
+        """
+        if ticket.succeeded:
+            return
+        ticket.succeeded = True
+        self._successes += 1
+        self._release(ticket)
 
     # The gate.
 
@@ -153,6 +165,7 @@ class Pacing:
         # Only a limit that was reached has shown it is not too high: while fewer go than it allows (the client busy,
         # the grid's tail), successes say nothing, and raising it would only let a burst out later.
         reached = self._active >= self._limit or bool(self._waiters)
+        ticket.released = True
         self._active -= 1
         if ticket.succeeded and ticket.cut == self._cuts and reached:
             self._run += 1

@@ -1,7 +1,9 @@
 """Sending a grid's requests: at most ``concurrency`` at a time (fewer while 429s say so), each slot's changes reported.
 
 A result is on disk when its request returns; its picture is then dropped from
-memory (a big grid must not hold every picture). An edit with a mask gets its
+memory (a big grid must not hold every picture). ``concurrency`` bounds the requests
+at the API: a request's place goes to the next once its image is in memory, while it
+is saved. An edit with a mask gets its
 change inside and outside the mask measured. A request moderation refuses is
 remembered in the grid's state, so no later run sends it again. A cancel stops
 what has not started; requests already under way finish and are kept.
@@ -10,6 +12,7 @@ what has not started; requests already under way finish and are kept.
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from collections.abc import Callable
 from typing import Any
@@ -65,7 +68,11 @@ class Sender:
             self.changed(cell, slot)
             try:
                 # On disk when it returns; the gate hears of every 429 on the way, and sends again one the client gave up on.
-                result = await gate.send(ticket, lambda heard: client.send(cell.prepared, on_failed_attempt=heard))
+                # Its place goes to the next request as soon as the image is in: saving it needs no place.
+                answered = functools.partial(gate.answered, ticket)
+                result = await gate.send(
+                    ticket, lambda heard: client.send(cell.prepared, on_failed_attempt=heard, on_answered=answered)
+                )
                 if cell.prepared.mask is not None and cell.primary is not None:
                     await asyncio.to_thread(_measure, self.store, result, cell)
             except ModerationBlockedError as error:

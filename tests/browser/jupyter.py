@@ -104,6 +104,22 @@ def wait_until(predicate: Callable[[], Any], timeout: float, what: str, interval
         time.sleep(interval)
 
 
+def settled_box(locator: Any, timeout: float = 10.0) -> dict[str, float]:
+    """``locator``'s box on screen once it has stopped moving: the same in two reads an animation frame apart.
+
+    JupyterLab may still be scrolling (to the cell just run, or as outputs grow) when
+    a test scrolls the element into view; a click aimed at a box read mid-scroll
+    lands elsewhere, more often the busier the machine.
+    """
+    def settled() -> dict[str, float] | None:
+        before = locator.bounding_box()
+        locator.page.evaluate("() => new Promise((done) => requestAnimationFrame(() => requestAnimationFrame(done)))")
+        after = locator.bounding_box()
+        return after if before is not None and before == after else None
+
+    return wait_until(settled, timeout, "the element to stop moving", interval=0.05)
+
+
 class JupyterServer:
     """One ``jupyter lab`` process serving JupyterLab 4 and Notebook 7 from a temporary root.
 

@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from .jupyter import ConsoleLog, NotebookPage, artifact_path, wait_until
+from .jupyter import ConsoleLog, NotebookPage, artifact_path, settled_box, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -87,9 +87,9 @@ def python_mask(nb: NotebookPage) -> tuple[np.ndarray, tuple[int, int]]:
 
 
 def stage_box(nb: NotebookPage) -> dict[str, float]:
-    """The stage's box on screen, scrolled into view first (running a cell scrolls the notebook away)."""
+    """The stage's box on screen, scrolled into view first (running a cell scrolls the notebook away) and settled."""
     nb.page.locator("[data-testid=viewport]").scroll_into_view_if_needed()
-    return nb.page.locator("[data-testid=canvas]").bounding_box()
+    return settled_box(nb.page.locator("[data-testid=canvas]"))
 
 
 def to_source(box: dict[str, float], x: float, y: float) -> tuple[float, float]:
@@ -375,29 +375,23 @@ def test_overlay_colour_and_outline(nb):
     page.locator("[data-testid=overlay-colour]").select_option("#ff00ff")
 
 
-def test_drawing_on_a_4k_source_has_no_long_tasks(nb):
+def test_a_long_wide_stroke_on_a_4k_source_reaches_python_and_the_preview(nb):
+    # How long the page is busy while drawing is a benchmark's question (bench/editor_browser.py:
+    # frame times and long tasks over 50 strokes), not this test's.
     page = nb.page
-    page.evaluate(
-        """() => { window.__longTasks = [];
-                   new PerformanceObserver((list) => window.__longTasks.push(...list.getEntries().map((e) => e.duration)))
-                     .observe({type: 'longtask'}); }"""
-    )
     page.locator("[data-testid=brush-size]").fill("120")
     box = stage_box(nb)
     preview = page.locator("[data-testid=send-preview]")
     path = [to_client(box, 300 + 30 * i, 1000 + 500 * np.sin(i / 10)) for i in range(110)]
     version = preview.get_attribute("data-mask-version")
     drag(page, path)
-    start = page.evaluate("performance.now()")
-    page.wait_for_function(
-        "([v]) => document.querySelector('[data-testid=send-preview]').dataset.maskVersion !== v", arg=[version]
-    )
-    latency = page.evaluate("performance.now()") - start
-    long_tasks = page.evaluate("window.__longTasks")
-    region, _ = python_mask(nb)
-    assert region.mean() > 0.05
-    assert long_tasks == [], f"long tasks while drawing: {long_tasks}"
-    assert latency < 1000, f"pointer-up -> preview took {latency:.0f} ms"
+    wait_for_patch(nb, version)
+    region, history = python_mask(nb)
+    radius = float(nb.add_cell("print(studio.brush['radius'])"))
+    assert radius > 24  # the slider reached Python
+    expected = within_polyline([to_source(box, x, y) for x, y in path], radius)
+    assert history == (1, 0)
+    assert iou(region, expected) >= 0.97, f"IoU {iou(region, expected):.4f}"
 
 
 def test_two_finger_pinch_zooms_and_draws_nothing(nb):

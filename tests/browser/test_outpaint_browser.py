@@ -16,7 +16,7 @@ import numpy as np
 import pytest
 from playwright.sync_api import expect
 
-from .jupyter import ConsoleLog, NotebookPage, artifact_path, wait_until
+from .jupyter import ConsoleLog, NotebookPage, artifact_path, settled_box, wait_until
 
 pytestmark = pytest.mark.browser
 
@@ -106,9 +106,9 @@ def widget(nb: NotebookPage, cell: int = 0) -> Any:
 
 
 def stage_box(root: Any) -> dict[str, float]:
-    """The stage's box on screen, scrolled into view first (running a cell scrolls the notebook away)."""
+    """The stage's box on screen, scrolled into view first (running a cell scrolls the notebook away) and settled."""
     root.locator("[data-testid=viewport]").scroll_into_view_if_needed()
-    return root.locator("[data-testid=canvas]").bounding_box()
+    return settled_box(root.locator("[data-testid=canvas]"))
 
 
 def to_client(box: dict[str, float], sx: float, sy: float, size: tuple[int, int] = (W, H)) -> tuple[float, float]:

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import inspect
 import io
 import json
+from typing import Any
 
 import numpy as np
 import pytest
@@ -24,8 +26,10 @@ from anyfast_widget import (
     ModerationBlockedError,
     RateLimitError,
     RetryPolicy,
+    RunStore,
     ServerError,
     ValidationError,
+    prepare_generation,
 )
 
 from ..conftest import encode, gradient
@@ -360,3 +364,34 @@ def test_results_display_in_a_notebook(client):
     assert max(preview.size) <= 768
     assert "a tiny preview" in bundle["text/html"] and "<img" in bundle["text/html"]
     assert result.id in bundle["text/plain"]
+
+
+@pytest.mark.parametrize("flavour", ["sync", "async"])
+def test_on_answered_is_told_once_the_image_is_in_before_it_is_saved(flavour, anyfast_simulator, run_dir):
+    """What lets a grid send its next request while one is saved: told once per image, not for an answer without one."""
+    options = dict(api_key=anyfast_simulator.api_key, base_url=anyfast_simulator.base_url, run_dir=run_dir)
+    told: list[int] = []
+    anyfast_simulator.fail_next("malformed_json")  # an answer with no image: not retried (it may have been charged)
+
+    async def both(client) -> object:
+        def send(prompt: str) -> Any:
+            return client.send(prepare_generation(prompt), on_answered=lambda: told.append(len(client.store)))
+
+        with pytest.raises(MalformedResponseError):
+            await maybe_await(send("answered badly"))
+        return await maybe_await(send("a fox"))
+
+    async def main() -> object:
+        if flavour == "sync":
+            with Client(**options) as client:
+                return await both(client)
+        async with AsyncClient(**options) as client:
+            return await both(client)
+
+    result = asyncio.run(main())
+    assert told == [0]  # once, for the image, and the store did not have it yet
+    assert result.path.is_file() and len(RunStore(run_dir)) == 1
+
+
+async def maybe_await(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value

@@ -132,12 +132,15 @@ def test_the_plan_prices_what_will_be_sent(grid_kwargs):
     assert "to send" in str(plan)
 
 
-def test_concurrency_is_bounded(grid_kwargs, anyfast_simulator):
-    anyfast_simulator.configure(latency=0.3)
+def test_concurrency_bounds_the_requests_at_the_api(grid_kwargs, anyfast_simulator):
+    # A third request under way at once would be answered 429 (saving a result takes no place: see test_pacing).
+    anyfast_simulator.configure(latency=0.3, max_concurrent=2)
     grid = compare("a fox", cols=replace("fox", ["a", "b", "c", "d", "e", "f"]), concurrency=2, **grid_kwargs)
-    spans = [(s.started, s.finished) for _, s in grid.slots()]
-    most = max(sum(1 for a, b in spans if a <= t < b) for t, _ in spans)
-    assert most == 2
+    assert [slot.status for _, slot in grid.slots()] == ["done"] * 6
+    assert [r.status for r in anyfast_simulator.api_requests] == [200] * 6
+    arrivals = sorted(r.time for r in anyfast_simulator.api_requests)
+    assert all(arrivals[i + 1] - arrivals[i] < 0.2 for i in (0, 2, 4))  # two at a time ...
+    assert all(arrivals[i + 2] - arrivals[i] >= 0.25 for i in (0, 2))  # ... each pair once the last was answered
 
 
 def test_an_edit_grid_over_masks_measures_inside_and_outside(grid_kwargs, anyfast_simulator):

@@ -199,3 +199,36 @@ def test_only_429s_count():
 def test_the_ceiling_is_a_whole_number_of_at_least_one(ceiling):
     with pytest.raises(ValueError, match="ceiling"):
         Pacing(ceiling)
+
+
+def test_a_place_is_free_once_the_answer_is_in_while_it_is_saved():
+    """``answered`` (the client's ``on_answered``): the next request goes while the first is still being saved."""
+
+    async def scenario() -> tuple[list[str], Pacing]:
+        gate = Pacing(1)
+        order: list[str] = []
+        saved = asyncio.Event()
+
+        async def answered_then_saved(heard, ticket):
+            order.append("first sent")
+            gate.answered(ticket)  # the image is in memory
+            await saved.wait()  # ... and being saved
+            order.append("first saved")
+            return "ok"
+
+        async def first() -> None:
+            async with gate.slot() as ticket:
+                await gate.send(ticket, lambda heard: answered_then_saved(heard, ticket))
+
+        async def second() -> None:
+            async with gate.slot() as ticket:
+                order.append("second sent")
+                saved.set()
+                await gate.send(ticket, lambda heard: asyncio.sleep(0, "ok"))
+
+        await asyncio.wait_for(asyncio.gather(first(), second()), 10)  # held until saved, the second would never go
+        return order, gate
+
+    order, gate = asyncio.run(scenario())
+    assert order == ["first sent", "second sent", "first saved"]
+    assert gate.active == 0 and gate.limit == 1  # each place given back once: none counted twice
