@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import ssl
-from collections.abc import Iterable
+from collections.abc import Awaitable, Iterable
 from typing import Any
 
 import httpcore
@@ -107,32 +107,35 @@ class AsyncioBackend(httpcore.AsyncNetworkBackend):
         local_address: str | None = None,
         socket_options: Iterable[_SocketOption] | None = None,
     ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                local = (local_address, 0) if local_address else None
-                reader, writer = await asyncio.open_connection(host, port, local_addr=local)
-        except TimeoutError as error:
-            raise httpcore.ConnectTimeout(str(error) or f"timed out connecting to {host}:{port}") from error
-        except OSError as error:
-            raise httpcore.ConnectError(str(error) or type(error).__name__) from error
-        _set_options(writer, socket_options)
-        return AsyncioStream(reader, writer)
+        local = (local_address, 0) if local_address else None
+        opening = asyncio.open_connection(host, port, local_addr=local)
+        return await _connected(opening, timeout, f"{host}:{port}", socket_options)
 
     async def connect_unix_socket(
         self, path: str, timeout: float | None = None, socket_options: Iterable[_SocketOption] | None = None
     ) -> httpcore.AsyncNetworkStream:
-        try:
-            async with asyncio.timeout(timeout):
-                reader, writer = await asyncio.open_unix_connection(path)
-        except TimeoutError as error:
-            raise httpcore.ConnectTimeout(str(error) or f"timed out connecting to {path}") from error
-        except OSError as error:
-            raise httpcore.ConnectError(str(error) or type(error).__name__) from error
-        _set_options(writer, socket_options)
-        return AsyncioStream(reader, writer)
+        return await _connected(asyncio.open_unix_connection(path), timeout, path, socket_options)
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
+
+
+async def _connected(
+    opening: Awaitable[tuple[asyncio.StreamReader, asyncio.StreamWriter]],
+    timeout: float | None,
+    where: str,
+    options: Iterable[_SocketOption] | None,
+) -> AsyncioStream:
+    """The stream ``opening`` makes, within ``timeout``; its failures as httpcore's."""
+    try:
+        async with asyncio.timeout(timeout):
+            reader, writer = await opening
+    except TimeoutError as error:
+        raise httpcore.ConnectTimeout(str(error) or f"timed out connecting to {where}") from error
+    except OSError as error:
+        raise httpcore.ConnectError(str(error) or type(error).__name__) from error
+    _set_options(writer, options)
+    return AsyncioStream(reader, writer)
 
 
 def _set_options(writer: asyncio.StreamWriter, options: Iterable[_SocketOption] | None) -> None:
