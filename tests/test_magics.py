@@ -144,10 +144,11 @@ def test_the_magics_do_not_load_the_widget_stack_until_a_studio_is_asked_for(exe
 
 def test_studio_opens_an_image_studio_on_the_sessions_settings(executed):
     cells, _, run_dir, key = executed
-    (result,) = outputs(cells["studio"], "execute_result")
+    result, copy = outputs(cells["studio"], "display_data")  # the widget, then its static copy (an output of its own)
     assert "application/vnd.jupyter.widget-view+json" in result.data
     assert result.data["text/plain"].startswith("<ImageStudio ") and str(run_dir) in result.data["text/plain"]
     assert "results=3" in result.data["text/plain"]  # the same run store: its gallery starts with the three results
+    assert copy.data["text/html"].count("anyfast-static-thumb") == 3
     assert key not in str(cells["studio"].outputs)
 
 

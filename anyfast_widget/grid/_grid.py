@@ -145,6 +145,15 @@ class Grid:
         bundle["text/plain"] = repr(self)
         return bundle
 
+    def _ipython_display_(self) -> None:
+        """In a Jupyter kernel the widget and its static copy (``repr(grid)`` the text form); elsewhere just the repr."""
+        if not in_kernel():
+            from IPython.display import display
+
+            display({"text/plain": repr(self)}, raw=True)
+            return
+        self.view.show(repr(self))
+
     @property
     def following(self) -> bool:
         """True while this grid follows a headless run of it going on elsewhere (see :func:`open_grid`)."""
@@ -238,6 +247,8 @@ class Grid:
 
     async def _run(self, todo: list[tuple[Cell, Slot]], close_client: bool = False) -> Grid:
         await self._sender.send(todo, concurrency=self.concurrency, progress=self.progress, close_client=close_client)
+        if self._view is not None:  # its static copy, renewed before the run counts as over (a notebook run headless)
+            await self._view.renew_static_copy()
         return self
 
     @property

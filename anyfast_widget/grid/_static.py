@@ -1,9 +1,10 @@
 """A grid as a notebook shows it without a kernel: a small labelled contact sheet in HTML, thumbnails in a table.
 
-A saved notebook opened with no kernel (nbconvert's HTML, nbviewer, GitHub) cannot
-draw the live widget. :func:`static_bundle` adds ``text/html`` and ``text/plain``
-beside the view in the grid view's display bundle; nbconvert shows the view only
-when the notebook saved the widget's state, and this HTML otherwise.
+A saved notebook opened with no kernel (nbconvert's HTML, nbviewer, JupyterLab)
+cannot draw the live widget. In IPython the grid shows :func:`static_data` as an
+output of its own after the widget's, kept up to date as cells fill in
+(``browser._static_copy``); elsewhere :func:`static_bundle` adds it beside the view
+in the widget's own bundle.
 
 The HTML is a table per page: column labels across the top, row labels down the
 side, each cell's repeats side by side as JPEG thumbnails of at most
@@ -13,12 +14,12 @@ its state and error. A big grid shows the first 8 rows and 8 columns of each pag
 32 x 32 grid's every cell would be parsed by the notebook's page at every display.
 At most :data:`STATIC_PICTURES` pictures are inlined, so the output stays small; the
 others keep their place and say where the full sheets are
-(``grid.save_contact_sheets``). It is the grid when it was displayed. The API key,
+(``grid.save_contact_sheets``). The API key,
 the server's address and file paths never appear.
 
 Making a thumbnail decodes the whole picture (about 20 ms for a 1024 px PNG), and the
 live view cannot show before this HTML is made: the pictures are made a few at a time
-in threads (decoding lets go of the GIL) and kept by result (:data:`_KEPT` of them), so
+in threads (decoding lets go of the GIL) and kept by result (``browser._thumbnails``), so
 showing a grid again, or another grid over the same results, costs nothing. A big grid
 (more than 8 rows or columns) waits at most :data:`BIG_WAIT_S` for its pictures: those
 not made by then say so, and are made meanwhile for the next display.
@@ -28,15 +29,12 @@ from __future__ import annotations
 
 import base64
 import html
-import threading
-from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor, wait
 from typing import TYPE_CHECKING, Any
 
+from ..browser import made, make_ahead, thumbnail
 from ._traits import WINDOW
 
 if TYPE_CHECKING:
-    from ..store import ImageResult
     from ._grid import Grid
     from ._model import Cell
 
@@ -44,27 +42,7 @@ STATIC_EDGE = 128
 STATIC_PICTURES = 36
 _TEXT_CELLS = 60  # cells listed in the text form; the rest are counted
 _STATE_INK = {"error": "#b00020", "blocked": "#964f00"}
-_KEPT = 256  # thumbnails kept (about 4 kB each), by result
-_THREADS = 4
 BIG_WAIT_S = 0.15  # seconds a big grid's display waits for pictures not made before
-_made: OrderedDict[tuple[str, str], bytes] = OrderedDict()
-_lock = threading.Lock()
-_pool: ThreadPoolExecutor | None = None
-
-
-def _thumbnail(result: ImageResult) -> bytes:
-    """The result's static thumbnail (JPEG), made once; OSError if it cannot be read."""
-    key = (result.id, str(result.path))
-    with _lock:
-        if key in _made:
-            _made.move_to_end(key)
-            return _made[key]
-    data = result.thumbnail_jpeg(STATIC_EDGE)
-    with _lock:
-        _made[key] = data
-        while len(_made) > _KEPT:
-            _made.popitem(last=False)
-    return data
 
 
 def _big(grid: Grid) -> bool:
@@ -72,29 +50,13 @@ def _big(grid: Grid) -> bool:
     return rows > WINDOW or cols > WINDOW
 
 
-def _made_already(result: ImageResult) -> bytes | None:
-    with _lock:
-        return _made.get((result.id, str(result.path)))
-
-
 def _make_ahead(grid: Grid) -> None:
     """Make the thumbnails the table will inline (the first :data:`STATIC_PICTURES` results) side by side in threads.
 
     All of them for a grid that fits in a window; for a big grid, those made within :data:`BIG_WAIT_S`.
     """
-    global _pool
     wanted = [slot.result for cell in _shown(grid) for slot in cell.slots if slot.result is not None][:STATIC_PICTURES]
-    missing = [r for r in wanted if _made_already(r) is None]
-    if len(missing) < 2 and not _big(grid):
-        return  # made in its cell
-    with _lock:
-        if _pool is None:
-            _pool = ThreadPoolExecutor(_THREADS, thread_name_prefix="anyfast-static")
-        pool = _pool
-    futures = [pool.submit(_thumbnail, r) for r in missing]
-    wait(futures, timeout=BIG_WAIT_S if _big(grid) else None)  # one that cannot be read says so in its cell
-
-
+    make_ahead(wanted, STATIC_EDGE, timeout=BIG_WAIT_S if _big(grid) else None)
 
 
 class _Budget:
@@ -121,13 +83,13 @@ def _cell_html(cell: Cell, budget: _Budget) -> str:
         elif budget.left <= 0:
             budget.skipped += 1
             pieces.append(_box("not inlined"))
-        elif budget.made_only and _made_already(slot.result) is None:
+        elif budget.made_only and made(slot.result, STATIC_EDGE) is None:
             budget.left -= 1
             budget.late += 1
             pieces.append(_box("not made in time"))
         else:
             try:
-                uri = "data:image/jpeg;base64," + base64.b64encode(_thumbnail(slot.result)).decode("ascii")
+                uri = "data:image/jpeg;base64," + base64.b64encode(thumbnail(slot.result, STATIC_EDGE)).decode("ascii")
             except OSError as error:
                 pieces.append(_box(html.escape(f"cannot be read: {error}")))
                 continue
@@ -210,7 +172,7 @@ def static_html(grid: Grid) -> str:
     return (
         f'<div class="anyfast-static-grid-view" style="font-family:sans-serif">'
         f"<p><b>{html.escape(summary_line(grid))}</b>{prompt}<br/>"
-        '<span style="color:#666">A static copy of the grid as it was when this output was made: '
+        '<span style="color:#666">A static copy of the grid (kept up to date while the grid ran): '
         f"run the notebook for the live grid.</span></p>{tables}{skipped}</div>"
     )
 
@@ -224,6 +186,11 @@ def static_text(grid: Grid) -> str:
     if len(grid.cells) > _TEXT_CELLS:
         lines.append(f"  ... and {len(grid.cells) - _TEXT_CELLS} more cells")
     return "\n".join(lines)
+
+
+def static_data(grid: Grid) -> dict[str, str]:
+    """The grid's static copy as an output of its own: its HTML and its text."""
+    return {"text/html": static_html(grid), "text/plain": static_text(grid)}
 
 
 def static_bundle(bundle: Any, grid: Grid) -> Any:

@@ -38,13 +38,13 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import traitlets as t
 
-from ..browser import BrowserWidget
+from ..browser import GRID_REFRESH_S, BrowserWidget, StaticCopy, display_with_copy, separate
 from ..core import ConfirmationRequired, error_card
 from ..store import ImageResult
 from ._background import in_background, inline, running_loop
 from ._limits import EXPORT_KINDS, Refused, check_message, check_state
 from ._model import SlotState
-from ._static import static_bundle
+from ._static import static_bundle, static_data
 from ._thumbs import THUMBS_PER_MESSAGE, Lightly, Thumb, Thumbnails, difference_jpeg
 from ._traits import axes_state, cell_state, in_view, measures_state, plan_state, ratings_state, results_state, window_shape
 
@@ -111,6 +111,7 @@ class GridView(BrowserWidget):
         self._spreads_wanted: set[int] = set()
         self._spreads_running: dict[int, tuple[str, ...]] = {}  # cell -> the results being measured
         self._thumbs = Thumbnails(self._result)
+        self._static = StaticCopy(lambda: static_data(grid), every=GRID_REFRESH_S)
         self._home = running_loop()  # the kernel's loop, where the grid runs and these traits change
         pages, rows, cols = grid.shape
         super().__init__(
@@ -138,6 +139,25 @@ class GridView(BrowserWidget):
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The live view, and beside it a labelled table of thumbnails for a notebook opened without a kernel (``_static``)."""
         return static_bundle(super()._repr_mimebundle_(**kwargs), self._grid)
+
+    def _ipython_display_(self) -> None:
+        """In IPython: the live view, then its static copy as an output of its own, kept up to date (``_static``)."""
+        self.show()
+
+    def show(self, text: str | None = None) -> None:
+        """Display the view (``text`` its text form, else its repr), then the static copy as an output of its own."""
+        view = super()._repr_mimebundle_()
+        if text is not None:
+            data = view[0] if isinstance(view, tuple) else view
+            data["text/plain"] = text
+        if not separate():
+            display_with_copy(static_bundle(view, self._grid), None)
+            return
+        display_with_copy(view, self._static)
+
+    async def renew_static_copy(self) -> None:
+        """Renew the static copy now and wait until it is out (a run is over)."""
+        await self._static.renew()
 
     @property
     def grid(self) -> Grid:
@@ -172,6 +192,8 @@ class GridView(BrowserWidget):
         """Called by the grid (on the event loop's thread) for every slot change: cheap, coalesced."""
         if self.comm is None:  # closed: a new view has taken over
             return
+        if not self._grid.running:  # a run renews the copy once it is over (renew_static_copy), not while it fills
+            self._static.changed()
         self._dirty.add(self._where[id(cell)])
         self._whole_dirty = self._measures_dirty = True
         self._schedule()

@@ -48,10 +48,13 @@ class RunPlan:
 class Runner:
     """The runs of one studio: ``shown`` gets their progress, ``gallery`` their results, ``store`` keeps those."""
 
-    def __init__(self, shown: RunTraits, store: RunStore, gallery: Gallery) -> None:
+    def __init__(
+        self, shown: RunTraits, store: RunStore, gallery: Gallery, finished: Callable[[], Awaitable[None]] | None = None
+    ) -> None:
         self._shown = shown
         self._store = store
         self._gallery = gallery
+        self._finished = finished  # awaited once a run is over (the studio's static copy is renewed)
         self.task: asyncio.Task[list[ImageResult]] | None = None  # the run started on an event loop, if any
         self._variant_tasks: list[asyncio.Task[ImageResult | None]] = []
 
@@ -83,6 +86,8 @@ class Runner:
             self._shown.running = False
             if close_client is not None:  # its event loop ends with this run
                 await close_client()
+        if self._finished is not None:
+            await self._finished()
         return [o for o in outcomes if isinstance(o, ImageResult)]
 
     def cancel(self) -> None:

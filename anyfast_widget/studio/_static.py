@@ -1,16 +1,17 @@
 """The studio as a notebook shows it without a kernel: its latest results as small JPEG thumbnails, with their prompts.
 
-A saved notebook opened with no kernel (nbconvert's HTML, nbviewer, GitHub) cannot
-draw the live widget. :func:`static_bundle` adds ``text/html`` and ``text/plain``
-beside the widget's view in the studio's display bundle; nbconvert shows the view
-only when the notebook saved the widget's state, and this HTML otherwise.
+A saved notebook opened with no kernel (nbconvert's HTML, nbviewer, JupyterLab)
+cannot draw the live widget. In IPython the studio shows :func:`static_data` as an
+output of its own after the widget's, kept up to date as results come in
+(``browser._static_copy``); elsewhere :func:`static_bundle` adds it beside the view
+in the widget's own bundle.
 
-What is shown is the studio when it was displayed: at most :data:`STATIC_RESULTS`
-results, newest first, each a JPEG of at most :data:`STATIC_EDGE` pixels on its long
-side (a few KiB, inlined as a ``data:`` URI), and one line saying what the studio is
-(endpoint, sources, results, offline or not). The API key and the server's address
-never appear, nor file paths in the HTML (the text form starts with the studio's
-``repr``, which names its run directory).
+At most :data:`STATIC_RESULTS` results, newest first, each a JPEG of at most
+:data:`STATIC_EDGE` pixels on its long side (a few KiB, inlined as a ``data:`` URI),
+and one line saying what the studio is (endpoint, sources, results, offline or not).
+The API key and the server's address never appear, nor file paths in the HTML (the
+text form of the widget's bundle starts with the studio's ``repr``, which names its
+run directory).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..browser import make_ahead, thumbnail
 from ..store import ImageResult
 
 STATIC_RESULTS = 8
@@ -55,7 +57,7 @@ def _figure(result: ImageResult) -> str:
     prompt = html.escape(result.prompt, quote=True)
     box = f"width:{STATIC_EDGE}px;height:{STATIC_EDGE}px"
     try:
-        uri = "data:image/jpeg;base64," + base64.b64encode(result.thumbnail_jpeg(STATIC_EDGE)).decode("ascii")
+        uri = "data:image/jpeg;base64," + base64.b64encode(thumbnail(result, STATIC_EDGE)).decode("ascii")
         picture = (
             f'<div style="{box};display:flex;align-items:center;justify-content:center;background:#f4f4f4">'
             f'<img class="anyfast-static-thumb" src="{uri}" alt="{prompt}" '
@@ -75,13 +77,14 @@ def _figure(result: ImageResult) -> str:
 def static_html(summary: StudioSummary, results: Sequence[ImageResult]) -> str:
     """The studio as HTML: its line, then up to :data:`STATIC_RESULTS` of ``results`` (newest first) as thumbnails."""
     shown = list(results)[:STATIC_RESULTS]
+    make_ahead(shown, STATIC_EDGE)
     if shown:
         more = f" (the {len(shown)} latest shown)" if summary.results > len(shown) else ""
         body = f'<div style="display:flex;flex-wrap:wrap">{"".join(_figure(r) for r in shown)}</div>'
-        note = f"Its results when this output was made, newest first{more}."
+        note = f"Its latest results, newest first{more}."
     else:
         body = ""
-        note = "No results yet when this output was made (display the studio again after a run to keep its pictures)."
+        note = "No results yet."
     return (
         f'<div class="anyfast-static-studio" style="font-family:sans-serif">'
         f"<p><b>{html.escape(summary.line())}</b><br/>"
@@ -97,6 +100,11 @@ def static_text(summary: StudioSummary, results: Sequence[ImageResult]) -> str:
         width, height = result.size
         lines.append(f"  {result.id}  {width}x{height}  {_caption(result.prompt)!r}")
     return "\n".join(lines)
+
+
+def static_data(summary: StudioSummary, results: Sequence[ImageResult]) -> dict[str, str]:
+    """The studio's static copy as an output of its own: its HTML and its text."""
+    return {"text/html": static_html(summary, results), "text/plain": static_text(summary, results)}
 
 
 def static_bundle(bundle: Any, summary: StudioSummary, results: Sequence[ImageResult]) -> Any:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import traitlets as t
 
-from ..browser import BrowserWidget
+from ..browser import BrowserWidget, StaticCopy, display_with_copy, separate
 from ..client import AsyncClient, ClientPerLoop, RetryPolicy, Settings
 from ..core import (
     MAX_SOURCES,
@@ -58,7 +58,7 @@ from ._settings import (
 )
 from ._sources import Sources
 from ._spend import Spend, settings_request
-from ._static import StudioSummary, static_bundle
+from ._static import StudioSummary, static_bundle, static_data
 
 if TYPE_CHECKING:  # annotations only
     from ..core import ImageInput, MaskInput, PreparedRequest
@@ -180,7 +180,8 @@ class ImageStudio(MaskEditing, BrowserWidget):
         self._mask = MaskState()
         self._mask_judged: tuple[bool, bool] | None = None
         self._gallery = Gallery(self.store, self, page=history or 24)
-        self._runner = Runner(self, self.store, self._gallery)
+        self._static = StaticCopy(self._static_data)
+        self._runner = Runner(self, self.store, self._gallery, finished=self._static.renew)
         super().__init__(
             prompt=prompt,
             params={**DEFAULT_PARAMS, **params},
@@ -189,6 +190,7 @@ class ImageStudio(MaskEditing, BrowserWidget):
             mask_tools={"grow": 0, "feather": 4, "keep_outside": False},
         )
         self.on_msg(BrowserMessages(self, self._runner, self._gallery))
+        self.observe(lambda _: self._static.changed(), names=["gallery", "endpoint", "source_cards", "offline"])
         if sources:
             self.sources = sources  # type: ignore[assignment]
         if mask is not None:
@@ -222,15 +224,29 @@ class ImageStudio(MaskEditing, BrowserWidget):
         gallery = getattr(self, "_gallery", None)  # (ipywidgets closes a widget whose __init__ failed, too)
         if gallery is not None:
             gallery.close()
+        static = getattr(self, "_static", None)
+        if static is not None:
+            static.close()
         super().close()
 
     def __repr__(self) -> str:
         counts = f"sources={len(self._sources)} results={len(self._gallery.results)}"
         return f"<ImageStudio {self.endpoint} {counts} run_dir={str(self.store.root)!r}>"
 
+    def _static_data(self) -> dict[str, str]:
+        results = list(self._gallery.results)
+        return static_data(StudioSummary(self.endpoint, len(self._sources), len(results), self.offline), results)
+
+    def _ipython_display_(self) -> None:
+        """In IPython: the live view, then its static copy as an output of its own, kept up to date (``_static``)."""
+        if not separate():
+            display_with_copy(self._repr_mimebundle_(), None)
+            return
+        display_with_copy(super()._repr_mimebundle_(), self._static)
+
     def _repr_mimebundle_(self, **kwargs: Any) -> Any:
         """The live view, and beside it its latest results as HTML for a notebook opened without a kernel (``_static``)."""
-        results = self._gallery.results
+        results = list(self._gallery.results)
         summary = StudioSummary(self.endpoint, len(self._sources), len(results), self.offline)
         return static_bundle(super()._repr_mimebundle_(**kwargs), summary, results)
 
