@@ -98,7 +98,12 @@ def test_a_killed_writer_leaves_only_whole_files(anyfast_simulator, run_dir):
             with Image.open(path) as image:
                 image.load()
     indexed = len(store)
-    assert store.reindex() == len(list((run_dir / "images").rglob("*.json")))
+    sidecars = list((run_dir / "images").rglob("*.json"))
+    whole = [s for s in sidecars if (s.parent / json.loads(s.read_text())["file"]).is_file()]
+    # a kill between the sidecar's rename and the image's leaves a lone sidecar: at most one per kill,
+    # never indexed, and removed by a later opening once no save could still be under way
+    assert len(sidecars) - len(whole) <= 3
+    assert store.reindex() == len(whole)
     assert len(RunStore(run_dir)) >= indexed
 
 
