@@ -225,6 +225,7 @@ def measure(base: Path, *, expected: int = 64) -> dict[str, Any]:
         "long_tasks": len(longtasks),
         "longest_after_ms": max(after, default=0.0),
         "long_frames": longest,  # what the longest were (diagnostics), and the messages that came in them
+        "fill_window_ms": (start, end),
         "long_frames_messages": [[m for m in messages if 0 <= m["start"] - f["start"] <= f["duration"]] for f in longest],
         "fill_s": fill_s,
         "in_view": in_view,

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import io
 import struct
+import threading
 import zlib
 
 from ._render import render_generation
@@ -24,9 +25,19 @@ _AFTER_IHDR = len(_PNG_SIGNATURE) + 4 + 4 + 13 + 4  # length, type, the 13 heade
 _JPEG_COMMENT_MAX = 65_533  # a segment's length field (two bytes) counts itself
 
 
-@functools.lru_cache(maxsize=32)
+_painting = threading.Lock()
+
+
 def base_picture(width: int, height: int, output_format: str, compression: int | None) -> bytes:
     """The one encoded picture every fast generation of this size and format is made from (painted once)."""
+    # One at a time: a burst of first requests (a grid's 64 at once) would otherwise each paint and
+    # compress it, seconds of CPU taken from everything else on the machine (lru_cache does not wait).
+    with _painting:
+        return _painted(width, height, output_format, compression)
+
+
+@functools.lru_cache(maxsize=32)
+def _painted(width: int, height: int, output_format: str, compression: int | None) -> bytes:
     picture = render_generation("anyfast stand-in: fast path", width, height, "fast", grain=False)
     buffer = io.BytesIO()
     if output_format == "jpeg":

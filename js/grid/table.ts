@@ -12,6 +12,10 @@ import type { CellState, SlotState } from "./types";
 
 const CALM_ABOVE = 8; // running pictures in view above which their placeholders stop pulsing (repainted every frame)
 const FRAME_BUDGET_MS = 8; // of script per frame for the cells that changed: the rest of a frame is layout and paint
+// Cells redrawn per frame, whatever the script took: each brings a dozen new boxes to style and
+// lay out, and on a busy machine (the kernel filling the grid on the same cores) 30 cells' worth
+// took 50 ms of rendering in one frame. 12 a frame still redraws a 64-cell page in 6 frames.
+const CELLS_PER_FRAME = 12;
 
 const STATUS_TEXT: Record<CellState["status"], string> = {
   done: "done",
@@ -216,6 +220,7 @@ export function gridTable(ctx: Context): HTMLElement {
     const pictures: Array<[string, number]> = [];
     let runningSlots = 0;
     const until = performance.now() + FRAME_BUDGET_MS;
+    let drawn = 0;
     let more = false;
     tds.forEach((line, r) =>
       line.forEach((td, c) => {
@@ -227,10 +232,11 @@ export function gridTable(ctx: Context): HTMLElement {
         }
         const key = JSON.stringify([cell, running, edge]);
         if (shown.get(cell.index) === key) return;
-        if (more || (first && performance.now() > until)) {
+        if (more || (first && (drawn >= CELLS_PER_FRAME || performance.now() > until))) {
           more = true; // the rest in the next frame: no frame is held up by a burst of results
           return;
         }
+        drawn += 1;
         shown.set(cell.index, key);
         renderCell(td, cell, running);
       }),

@@ -24,6 +24,7 @@ from PIL import Image
 
 from anyfast_widget import Client, Mask
 from anyfast_widget.simulator import Simulator
+from anyfast_widget.simulator._fast import _painted
 
 GEN = "/v1/images/generations"
 
@@ -86,6 +87,17 @@ def test_fast_generations_are_small_files():
     with Simulator() as sim:
         painted, _ = _generate(sim, size="1024x1024")
     assert len(data) < 200_000 < len(painted)
+
+
+def test_a_burst_of_first_requests_paints_the_picture_once():
+    """64 cells asking at once for a size not served yet: one paint, not one per worker (seconds of CPU)."""
+    before = _painted.cache_info().misses
+    with Simulator(fast=True, workers=16) as sim, concurrent.futures.ThreadPoolExecutor(16) as pool:
+        # a compression no other test asks for: its picture is not in the cache yet
+        ask = {"size": "1024x1536", "output_format": "jpeg", "output_compression": 37}
+        files = list(pool.map(lambda _: _generate(sim, **ask)[0], range(16)))
+    assert _painted.cache_info().misses - before == 1
+    assert len(set(files)) == 16 and all(_opened(data).size == (1024, 1536) for data in files)
 
 
 def test_a_fast_edit_still_keeps_what_its_mask_protects(tmp_path):
