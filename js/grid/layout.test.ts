@@ -3,8 +3,8 @@ import { THUMB_MAX, THUMB_MIN, cellIndex, cellName, edgeFor, elapsed, moveWindow
 
 describe("thumbnail sizes", () => {
   it("shares the width between columns and repeats", () => {
-    // 1000 px: 120 for labels, 3 cells of 293 px, 14 of padding, 2 repeats with a 6 px gap
-    expect(thumbSize(1000, 3, 2)).toBe(Math.floor((880 / 3 - 14 - 6) / 2));
+    // 1000 px: 118 for labels, 3 cells of 294 px, 20 of padding and spacing, 2 repeats with a 6 px gap
+    expect(thumbSize(1000, 3, 2)).toBe(Math.floor((882 / 3 - 20 - 6) / 2));
   });
 
   it("never shrinks below the minimum nor grows past the maximum", () => {

@@ -10,7 +10,9 @@ export const THUMB_EDGES = [128, 256, 512, 768, 1536] as const;
  * pixels beside a row label column: never below THUMB_MIN (the table scrolls instead) nor
  * above THUMB_MAX.
  */
-export function thumbSize(width: number, cols: number, repeats: number, labelWidth = 120, gap = 6, cellPadding = 14): number {
+// labelWidth: the row labels' 7em (grid.css) at 13px, their padding and the border spacing;
+// cellPadding: a cell's padding and border (14px) and the border spacing beside it (6px).
+export function thumbSize(width: number, cols: number, repeats: number, labelWidth = 118, gap = 6, cellPadding = 20): number {
   const columns = Math.max(1, cols);
   const perCell = (width - labelWidth) / columns - cellPadding;
   const each = (perCell - gap * (Math.max(1, repeats) - 1)) / Math.max(1, repeats);

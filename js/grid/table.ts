@@ -121,6 +121,7 @@ export function gridTable(ctx: Context): HTMLElement {
       tds.push(line);
       body.append(tr);
     }
+    table.classList.toggle("afg-rows-named", !!axes.rows); // (a grid without a row axis has no labels to keep whole)
     setChildren(table, axes.cols ? h("thead", {}, head) : null, body);
   };
 

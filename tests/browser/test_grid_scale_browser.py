@@ -66,6 +66,10 @@ ANSWERING = """async (urls) => {
 }"""
 
 
+# how many lines an element's text takes on screen
+LINES = "(el) => { const range = document.createRange(); range.selectNodeContents(el); return range.getClientRects().length; }"
+
+
 def asked_for(frames: list) -> list[tuple[str, int]]:
     """(result id, edge) of every picture the page asked Python for, from the websocket frames it sent."""
     asked = []
@@ -118,6 +122,13 @@ def test_a_1024_cell_grid_shows_a_window_at_a_time_and_holds_only_its_pictures(j
     assert len(table_edge) == 1, table_edge
     assert sorted({i for i, _ in asked_for(frames)}) == sorted(expected)
     assert nb.page.evaluate(ANSWERING, first_urls) == 64
+    # The window fits the notebook's width (no sideways scrolling), and its labels are whole words:
+    # "watercolour" on one line, not "waterc / olour".
+    wrap = root.get_by_label("Cells of the grid")
+    assert wrap.evaluate("(el) => el.scrollWidth <= el.clientWidth"), "the window's 8 columns should fit"
+    label = root.get_by_test_id("grid-row-label").first
+    lines = label.evaluate(LINES)
+    assert lines == 1, f"the label {STYLES[0]!r} is broken over {lines} lines"
     nb.screenshot("first-window", selector=".jp-OutputArea-output:has(.anyfast-grid)")
 
     # The next rows, by button: their pictures come, the first window's are let go.
