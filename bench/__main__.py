@@ -26,8 +26,10 @@ from . import (
     store_scale,
     strokes,
 )
+from ._chart import svg
 
 README = Path(__file__).resolve().parent.parent / "README.md"
+CHART = README.parent / "docs" / "bench.svg"
 START, END = "<!-- bench:start -->", "<!-- bench:end -->"
 
 
@@ -57,6 +59,7 @@ def main() -> int:
         readme = README.read_text()
         block = f"{START}\n{text}\n{END}"
         README.write_text(re.sub(re.escape(START) + ".*?" + re.escape(END), lambda _: block, readme, flags=re.DOTALL))
+        CHART.write_text(svg(rows))
     return 0 if all(row["pass"] for row in rows) else 1
 
 
