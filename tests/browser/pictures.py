@@ -52,12 +52,17 @@ def _save(element, name: str) -> Path:
     return path
 
 
-def _studio(page, server: JupyterServer) -> Path:
-    server.write_notebook("studio.ipynb", [STUDIO])
-    notebook = NotebookPage(page, server, "studio.ipynb", "lab", console=ConsoleLog(page), timeout=180)
+def _shown(page, server: JupyterServer, name: str, source: str, selector: str):
+    """A notebook of one cell, ``source``, run in JupyterLab; the widget it shows (``selector``)."""
+    server.write_notebook(f"{name}.ipynb", [source])
+    notebook = NotebookPage(page, server, f"{name}.ipynb", "lab", console=ConsoleLog(page), timeout=180)
     notebook.open()
     notebook.run_all()
-    studio = notebook.wait_for("[data-testid=studio]")
+    return notebook.wait_for(selector)
+
+
+def _studio(page, server: JupyterServer) -> Path:
+    studio = _shown(page, server, "studio", STUDIO, "[data-testid=studio]")
     canvas = page.locator("[data-testid=canvas]")
     canvas.scroll_into_view_if_needed()
     box = canvas.bounding_box()
@@ -76,11 +81,7 @@ def _studio(page, server: JupyterServer) -> Path:
 
 
 def _grid(page, server: JupyterServer) -> Path:
-    server.write_notebook("grid.ipynb", [GRID])
-    notebook = NotebookPage(page, server, "grid.ipynb", "lab", console=ConsoleLog(page), timeout=180)
-    notebook.open()
-    notebook.run_all()
-    root = notebook.wait_for(".anyfast-grid")
+    root = _shown(page, server, "grid", GRID, ".anyfast-grid")
     root.get_by_test_id("grid-run").click()
     root.get_by_test_id("grid-plan").filter(has_text="18 done").wait_for(timeout=120_000)
     root.locator('[data-testid="grid-cell"][data-row="0"][data-col="0"] [data-testid="grid-pick"]').first.click()
